@@ -1,0 +1,35 @@
+"""Clusterforum: the application factory reads like a table of contents."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from forum import config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("FORUM_INSTANCE_DIR") or str(config.ROOT / "instance"),
+        template_folder=str(config.ROOT / "templates"),
+        static_folder=str(config.ROOT / "static"),
+    )
+    config.load(app, overrides)
+
+    from forum import auth, cli, errors, i18n, extensions, security
+    from forum.api import init_app as init_api
+    from forum.web import init_app as init_web
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    init_web(app)
+    init_api(app)
+    cli.init_app(app)
+    return app

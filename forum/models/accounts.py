@@ -1,0 +1,87 @@
+"""People and how they authenticate."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.extensions import db
+from forum.models.util import utcnow
+
+if TYPE_CHECKING:
+    from forum.models.clusters import Membership
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(120))
+    company: Mapped[str] = mapped_column(String(160), default="")   # Betrieb
+    trade: Mapped[str] = mapped_column(String(120), default="")     # Gewerk
+    region: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(5), default="de")
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    suspension_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Changing it ends every session and remember-me cookie of the account.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+    # -- Flask-Login ---------------------------------------------------------------------
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.suspended_at is None
+
+    # -- what the permission module asks ---------------------------------------------------
+    @property
+    def is_member(self) -> bool:
+        """Signed in and not suspended: may see platform-wide boards."""
+        return self.suspended_at is None
+
+    @property
+    def cluster_ids(self) -> frozenset[int]:
+        """Clusters whose content this account may read."""
+        return frozenset(m.cluster_id for m in self.memberships)
+
+    @property
+    def managed_cluster_ids(self) -> frozenset[int]:
+        return frozenset(m.cluster_id for m in self.memberships if m.is_manager)
+
+    @property
+    def writable_cluster_ids(self) -> frozenset[int]:
+        return frozenset(m.cluster_id for m in self.memberships if m.is_active)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()

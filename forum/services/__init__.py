@@ -1,0 +1,1 @@
+"""Business rules. Each public function checks permissions, validates, and owns its transaction."""

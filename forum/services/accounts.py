@@ -1,0 +1,215 @@
+"""Accounts: creation, passwords, log-in, profile, API tokens, password reset."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, or_, select
+
+from forum import mail
+from forum.errors import ConflictError, ValidationError
+from forum.extensions import db
+from forum.models import ApiToken, User, utcnow
+from forum.services import validation
+
+_hashers: dict[tuple, PasswordHasher] = {}
+
+
+def hasher() -> PasswordHasher:
+    """argon2id; the parameters come from the config (ARGON2_TIME_COST, ARGON2_MEMORY_COST,
+    ARGON2_PARALLELISM), the library's recommended ones by default. Hashes made with other
+    parameters are upgraded at the next log-in."""
+    config = current_app.config
+    key = (config.get("ARGON2_TIME_COST"), config.get("ARGON2_MEMORY_COST"), config.get("ARGON2_PARALLELISM"))
+    if key not in _hashers:
+        options = {name: int(value) for name, value in zip(("time_cost", "memory_cost", "parallelism"), key) if value}
+        _hashers[key] = PasswordHasher(**options)
+    return _hashers[key]
+
+
+def _dummy_hash() -> str:
+    h = hasher()
+    cached = getattr(h, "_forum_dummy", None)
+    if cached is None:
+        cached = h.hash("no-such-account")
+        h._forum_dummy = cached  # type: ignore[attr-defined]
+    return cached
+
+PROFILE_FIELDS = ("display_name", "company", "trade", "region")
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def create_user(username: str, email: str, password: str, *, display_name: str = "", company: str = "",
+                trade: str = "", region: str = "", is_admin: bool = False, commit: bool = True) -> User:
+    name = validation.username(username)
+    address = validation.email(email)
+    validation.password(password)
+    if db.session.scalar(select(User.id).where(User.username == name)):
+        raise ConflictError(_("Der Benutzername „%(name)s“ ist schon vergeben.", name=name), "username")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower())):
+        raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
+    user = User(username=name, email=address, password_hash=hash_password(password), is_admin=is_admin,
+                **_profile_values(dict(display_name=display_name or name, company=company, trade=trade, region=region)))
+    db.session.add(user)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def _profile_values(values: dict) -> dict:
+    labels = {"display_name": _("Der Anzeigename"), "company": _("Der Betrieb"), "trade": _("Das Gewerk"),
+              "region": _("Die Region")}
+    return {
+        field: validation.text(values.get(field), field, labels[field], max_length=120 if field != "company" else 160,
+                               required=field == "display_name")
+        for field in PROFILE_FIELDS
+    }
+
+
+def update_profile(user: User, values: dict) -> User:
+    for field, value in _profile_values(values).items():
+        setattr(user, field, value)
+    locale = values.get("locale")
+    if locale is not None:
+        if locale not in current_app.config["LANGUAGES"]:
+            raise ValidationError(_("Diese Sprache gibt es nicht."), "locale")
+        user.locale = locale
+    if values.get("email") is not None:
+        address = validation.email(values["email"])
+        taken = db.session.scalar(
+            select(User.id).where(func.lower(User.email) == address.lower(), User.id != user.id)
+        )
+        if taken:
+            raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
+        user.email = address
+    db.session.commit()
+    return user
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """The account for a username or e-mail and password; None for any failure, with the
+    same work done either way so timing does not reveal which accounts exist."""
+    login = (login or "").strip()
+    user = db.session.scalar(
+        select(User).where(or_(User.username == login.lower(), func.lower(User.email) == login.lower()))
+    )
+    if user is None or not user.password_hash:
+        _verify(_dummy_hash(), password or "")
+        return None
+    if not _verify(user.password_hash, password or ""):
+        return None
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if not user.is_active:
+        return None
+    user.last_seen_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password ends every other session and remember-me cookie of the account."""
+    validation.password(password)
+    user.password_hash = hash_password(password)
+    user.session_token = secrets.token_hex(16)
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    if not _verify(user.password_hash, current or ""):
+        raise ValidationError(_("Das aktuelle Passwort stimmt nicht."), "current_password")
+    if new != confirm:
+        raise ValidationError(_("Die beiden neuen Passwörter stimmen nicht überein."), "confirm")
+    set_password(user, new)
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: ``id:session_token``; a changed token signs the session out."""
+    user_id, _sep, token = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_token, token) or not user.is_active:
+        return None
+    return user
+
+
+# -- API tokens -------------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token)))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or not row.user.is_active:
+        return None
+    return row.user
+
+
+# -- password reset ---------------------------------------------------------------------------
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _fingerprint(user: User) -> str:
+    """Changes when the password does, which makes a reset link single-use."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "f": _fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
+    if user is None or not user.is_active or not secrets.compare_digest(_fingerprint(user), str(data.get("f"))):
+        return None
+    return user
+
+
+def request_password_reset(login: str, link_for) -> None:
+    """Mails a reset link if the account exists; says nothing either way."""
+    login = (login or "").strip().lower()
+    if not login:
+        return
+    user = db.session.scalar(select(User).where(or_(User.username == login, func.lower(User.email) == login)))
+    if user is None or not user.is_active:
+        return
+    link = link_for(make_reset_token(user))
+    hours = current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600
+    mail.send(
+        user.email,
+        _("Neues Passwort für Clusterforum"),
+        _("Hallo %(name)s,\n\nSie (oder jemand anderes) haben ein neues Passwort für Ihr Konto „%(username)s“ "
+          "angefordert. Über diesen Link legen Sie es fest; er gilt %(hours)s Stunden und nur einmal:\n\n%(link)s\n\n"
+          "Wenn Sie nichts angefordert haben, ignorieren Sie diese Nachricht einfach – Ihr Passwort bleibt, wie es ist.\n\n"
+          "Ihr Clusterforum", name=user.display_name, username=user.username, hours=hours, link=link),
+    )

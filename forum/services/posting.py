@@ -1,0 +1,146 @@
+"""Writing: threads, replies, edits, soft deletes. Web and API both call these."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from forum import permissions, search
+from forum.errors import NotAllowedError, ValidationError
+from forum.extensions import db
+from forum.models import Board, Post, PostRevision, Tag, Thread, User, utcnow
+from forum.models.threads import PATH_WIDTH
+from forum.rendering import render
+from forum.services import validation
+
+MAX_TAGS = 5
+
+
+def _segment(post_id: int) -> str:
+    return str(post_id).zfill(PATH_WIDTH)
+
+
+def resolve_tags(slugs: object) -> list[Tag]:
+    if slugs is None:
+        return []
+    if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
+        raise ValidationError(_("Themenfelder müssen eine Liste von Kurzbezeichnungen sein."), "tags")
+    wanted = list(dict.fromkeys(s.strip() for s in slugs if s.strip()))
+    if len(wanted) > MAX_TAGS:
+        raise ValidationError(_("Bitte wählen Sie höchstens %(n)s Themenfelder.", n=MAX_TAGS), "tags")
+    tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))) if wanted else []
+    unknown = set(wanted) - {t.slug for t in tags}
+    if unknown:
+        raise ValidationError(_("Unbekanntes Themenfeld: %(slugs)s", slugs=", ".join(sorted(unknown))), "tags")
+    return tags
+
+
+def create_thread(user: User, board: Board, title: object, body: object, tags: object = None) -> Thread:
+    permissions.ensure_visible(permissions.can_view_board(user, board))
+    if not permissions.can_start_thread(user, board):
+        raise NotAllowedError(_("In diesem Brett können Sie keine neuen Themen beginnen."))
+    clean_title = validation.title(title)
+    clean_body = validation.body(body)
+    tag_rows = resolve_tags(tags)
+    now = utcnow()
+    thread = Thread(board_id=board.id, author_id=user.id, title=clean_title, created_at=now,
+                    last_activity_at=now, last_poster_id=user.id, tags=tag_rows)
+    db.session.add(thread)
+    db.session.flush()
+    post = Post(thread_id=thread.id, author_id=user.id, parent_id=None, depth=0,
+                body_markdown=clean_body, body_html=render(clean_body), created_at=now)
+    db.session.add(post)
+    db.session.flush()
+    post.path = _segment(post.id)
+    post.branch_id = post.id
+    thread.first_post_id = post.id
+    db.session.execute(
+        update(Board).where(Board.id == board.id)
+        .values(thread_count=Board.thread_count + 1, post_count=Board.post_count + 1)
+    )
+    search.enqueue("post", post.id)
+    db.session.commit()
+    return thread
+
+
+def reply(user: User, thread: Thread, body: object, parent_id: object = None) -> Post:
+    permissions.ensure_visible(permissions.can_view_thread(user, thread))
+    if thread.is_locked and not permissions.can_reply(user, thread):
+        raise NotAllowedError(_("Dieses Thema ist gesperrt; Antworten sind nicht mehr möglich."))
+    if not permissions.can_reply(user, thread):
+        raise NotAllowedError(_("Sie können in diesem Thema nicht antworten."))
+    parent = _parent(thread, parent_id)
+    clean_body = validation.body(body)
+    now = utcnow()
+    post = Post(thread_id=thread.id, author_id=user.id, parent_id=parent.id, depth=parent.depth + 1,
+                body_markdown=clean_body, body_html=render(clean_body), created_at=now)
+    db.session.add(post)
+    db.session.flush()
+    post.path = f"{parent.path}/{_segment(post.id)}"
+    top_level = parent.parent_id is None
+    post.branch_id = post.id if top_level else parent.branch_id
+    if not top_level:
+        db.session.execute(update(Post).where(Post.id == parent.branch_id).values(branch_size=Post.branch_size + 1))
+    db.session.execute(
+        update(Thread).where(Thread.id == thread.id).values(
+            reply_count=Thread.reply_count + 1,
+            branch_count=Thread.branch_count + (1 if top_level else 0),
+            last_activity_at=now, last_poster_id=user.id,
+        )
+    )
+    db.session.execute(update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + 1))
+    search.enqueue("post", post.id)
+    db.session.commit()
+    return post
+
+
+def _parent(thread: Thread, parent_id: object) -> Post:
+    if parent_id is None or parent_id == "":
+        parent = db.session.get(Post, thread.first_post_id)
+    else:
+        if isinstance(parent_id, str) and parent_id.isdigit():
+            parent_id = int(parent_id)
+        if not isinstance(parent_id, int) or isinstance(parent_id, bool):
+            raise ValidationError(_("parent_id muss eine Beitragsnummer sein."), "parent_id")
+        parent = db.session.get(Post, parent_id)
+        if parent is None or parent.thread_id != thread.id:
+            raise ValidationError(_("Der Beitrag, auf den Sie antworten, gehört nicht zu diesem Thema."), "parent_id")
+    if parent is None:  # a thread always has its opening post; a broken import must not 500
+        raise ValidationError(_("Dieses Thema hat keinen Eröffnungsbeitrag."), "parent_id")
+    return parent
+
+
+def edit_post(user: User, post: Post, body: object) -> Post:
+    permissions.ensure_visible(permissions.can_view_post(user, post))
+    if not permissions.can_edit_post(user, post):
+        raise NotAllowedError(_("Diesen Beitrag können Sie nicht bearbeiten."))
+    clean_body = validation.body(body)
+    if clean_body == post.body_markdown:
+        return post
+    post.revision_count += 1
+    db.session.add(PostRevision(post_id=post.id, number=post.revision_count, body_markdown=post.body_markdown,
+                                editor_id=user.id, created_at=utcnow()))
+    post.body_markdown = clean_body
+    post.body_html = render(clean_body)
+    post.edited_at = utcnow()
+    post.edited_by_id = user.id
+    search.enqueue("post", post.id)
+    db.session.commit()
+    return post
+
+
+def delete_post(user: User, post: Post) -> None:
+    """Soft delete: the tree keeps a placeholder so replies stay where they are."""
+    permissions.ensure_visible(permissions.can_view_post(user, post))
+    if not permissions.can_delete_post(user, post):
+        raise NotAllowedError(_("Diesen Beitrag können Sie nicht löschen."))
+    post.deleted_at = utcnow()
+    post.deleted_by_id = user.id
+    search.enqueue("post", post.id)
+    db.session.commit()
+
+
+def quote(post: Post) -> str:
+    """Markdown that quotes a post at the start of a reply."""
+    author = post.author.display_name if post.author else _("Unbekannt")
+    lines = post.body_markdown.splitlines() or [""]
+    return _("%(author)s schrieb:", author=author) + "\n" + "\n".join(f"> {line}" for line in lines) + "\n\n"

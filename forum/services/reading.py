@@ -1,0 +1,203 @@
+"""Read queries for pages and the API: a fixed number of SQL statements per page, keyset
+pagination where lists are long, and every list filtered by the permission module's twins."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from forum import permissions
+from forum.extensions import db
+from forum.models import Board, Cluster, Membership, Post, PostRevision, Tag, Thread, User, thread_tags
+from forum.permissions import Viewer
+
+THREAD_LOADS = (
+    joinedload(Thread.author), joinedload(Thread.last_poster), selectinload(Thread.tags),
+)
+
+
+@dataclasses.dataclass
+class ThreadList:
+    threads: list[Thread]
+    next_cursor: str | None
+    pinned: list[Thread] = dataclasses.field(default_factory=list)
+
+
+def _cursor(thread: Thread) -> str:
+    return f"{thread.last_activity_at:%Y%m%d%H%M%S}-{thread.id}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    if not cursor:
+        return None
+    stamp, _sep, thread_id = cursor.partition("-")
+    try:
+        return dt.datetime.strptime(stamp, "%Y%m%d%H%M%S"), int(thread_id)
+    except ValueError:
+        return None
+
+
+def board_threads(board: Board, *, tag: str | None = None, cursor: str | None = None,
+                  per_page: int = 25) -> ThreadList:
+    """Pinned threads (first page only), then the rest by last activity, keyset-paginated."""
+    base = select(Thread).where(Thread.board_id == board.id).options(*THREAD_LOADS)
+    if tag:
+        base = base.where(Thread.id.in_(
+            select(thread_tags.c.thread_id).join(Tag, Tag.id == thread_tags.c.tag_id).where(Tag.slug == tag)
+        ))
+    position = _parse_cursor(cursor)
+    pinned: list[Thread] = []
+    if position is None:
+        pinned = list(db.session.scalars(
+            base.where(Thread.is_pinned.is_(True)).order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        ))
+    query = base.where(Thread.is_pinned.is_(False)).order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+    if position is not None:
+        stamp, last_id = position
+        query = query.where(or_(Thread.last_activity_at < stamp,
+                                and_(Thread.last_activity_at == stamp, Thread.id < last_id)))
+    rows = list(db.session.scalars(query.limit(per_page + 1)))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return ThreadList(threads=rows, next_cursor=_cursor(rows[-1]) if more and rows else None, pinned=pinned)
+
+
+def board_threads_page(board: Board, page: int, per_page: int) -> tuple[list[Thread], int]:
+    """Numbered pages for the API (``total`` is the board's stored thread count)."""
+    query = (select(Thread).where(Thread.board_id == board.id).options(*THREAD_LOADS)
+             .order_by(Thread.is_pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc())
+             .offset((page - 1) * per_page).limit(per_page))
+    return list(db.session.scalars(query)), board.thread_count
+
+
+def recent_threads(user: Viewer, *, cluster_id: int | None = None, limit: int = 20) -> list[Thread]:
+    """Latest activity in every board the viewer may see (or in one cluster)."""
+    if cluster_id is not None:
+        boards = select(Board.id).where(Board.cluster_id == cluster_id, Board.id.in_(permissions.visible_board_ids(user)))
+    else:
+        boards = permissions.visible_board_ids(user)
+    board_ids = list(db.session.scalars(boards))
+    if not board_ids:
+        return []
+    query = (select(Thread).where(Thread.board_id.in_(board_ids))
+             .options(*THREAD_LOADS, joinedload(Thread.board).joinedload(Board.cluster))
+             .order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit))
+    return list(db.session.scalars(query))
+
+
+def visible_clusters(user: Viewer) -> list[Cluster]:
+    return list(db.session.scalars(
+        select(Cluster).where(Cluster.id.in_(permissions.visible_cluster_ids(user))).order_by(Cluster.name)
+    ))
+
+
+def platform_boards(user: Viewer) -> list[Board]:
+    if not user.is_member:
+        return []
+    return list(db.session.scalars(
+        select(Board).where(Board.cluster_id.is_(None)).order_by(Board.position, Board.id)
+    ))
+
+
+def themenfelder() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(Tag.is_themenfeld.is_(True)).order_by(Tag.position, Tag.name)))
+
+
+def cluster_members(cluster: Cluster) -> list[Membership]:
+    return list(db.session.scalars(
+        select(Membership).where(Membership.cluster_id == cluster.id)
+        .options(joinedload(Membership.user))
+        .join(User, User.id == Membership.user_id)
+        .order_by(Membership.role.desc(), User.display_name)
+    ))
+
+
+# -- thread pages -------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class PostRow:
+    post: Post
+    parent_author: str | None  # whom a reply answers (shown where indentation stops)
+
+
+@dataclasses.dataclass
+class ThreadPage:
+    rows: list[PostRow]
+    page: int
+    pages: int
+    per_page: int
+    total: int
+
+
+def _post_rows(query: Select) -> list[PostRow]:
+    parent = aliased(Post)
+    parent_author = aliased(User)
+    query = (query.outerjoin(parent, parent.id == Post.parent_id)
+             .outerjoin(parent_author, parent_author.id == parent.author_id)
+             .add_columns(parent_author.display_name)
+             .options(joinedload(Post.author), joinedload(Post.edited_by)))
+    return [PostRow(post, name) for post, name in db.session.execute(query)]
+
+
+def thread_page(thread: Thread, view: str, page: int, per_page: int) -> ThreadPage:
+    """Flat: chronological pages of ``per_page`` posts. Tree: depth-first pages of about
+    ``per_page`` posts that never split the subtree of a top-level reply."""
+    if view == "flat":
+        total = thread.reply_count + 1
+        pages = max(1, math.ceil(total / per_page))
+        page = min(max(page, 1), pages)
+        rows = _post_rows(select(Post).where(Post.thread_id == thread.id)
+                          .order_by(Post.created_at, Post.id).offset((page - 1) * per_page).limit(per_page))
+        return ThreadPage(rows, page, pages, per_page, total)
+    chunks = _tree_chunks(thread, per_page)
+    pages = len(chunks)
+    page = min(max(page, 1), pages)
+    wanted = chunks[page - 1]
+    condition = Post.branch_id.in_(wanted) if wanted else false()
+    if page == 1:
+        condition = or_(condition, Post.id == thread.first_post_id)
+    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition).order_by(Post.path))
+    return ThreadPage(rows, page, pages, per_page, thread.reply_count + 1)
+
+
+def page_of_post(thread: Thread, post: Post, view: str, per_page: int) -> int:
+    """The page a post is shown on, so links can jump straight to it."""
+    if view == "flat":
+        earlier = db.session.scalar(
+            select(db.func.count()).select_from(Post)
+            .where(Post.thread_id == thread.id, or_(Post.created_at < post.created_at,
+                                                    and_(Post.created_at == post.created_at, Post.id < post.id)))
+        )
+        return (earlier or 0) // per_page + 1
+    if post.depth == 0:
+        return 1
+    for number, chunk in enumerate(_tree_chunks(thread, per_page), start=1):
+        if post.branch_id in chunk:
+            return number
+    return 1
+
+
+def _tree_chunks(thread: Thread, per_page: int) -> list[list[int]]:
+    """Top-level replies grouped into pages of about ``per_page`` posts, whole subtrees each."""
+    branches = db.session.execute(
+        select(Post.id, Post.branch_size).where(Post.thread_id == thread.id, Post.depth == 1).order_by(Post.id)
+    ).all()
+    chunks: list[list[int]] = [[]]
+    filled = 1  # the opening post sits on the first page
+    for branch_id, size in branches:
+        if chunks[-1] and filled + size > per_page:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(branch_id)
+        filled += size
+    return chunks
+
+
+def revisions(post: Post) -> list[PostRevision]:
+    return list(db.session.scalars(
+        select(PostRevision).where(PostRevision.post_id == post.id)
+        .options(joinedload(PostRevision.editor)).order_by(PostRevision.number.desc())
+    ))

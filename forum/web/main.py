@@ -1,0 +1,49 @@
+"""Landing page, personal start page, language switch, health check."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from forum.auth import viewer
+from forum.extensions import db
+from forum.services import reading
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    user = viewer()
+    if not user.is_authenticated:
+        return render_template("main/landing.html")
+    return render_template(
+        "main/home.html",
+        clusters=reading.visible_clusters(user),
+        platform_boards=reading.platform_boards(user),
+        threads=reading.recent_threads(user, limit=25),
+    )
+
+
+@bp.post("/sprache")
+def language():
+    code = request.form.get("locale", "")
+    if code not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["locale"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("main.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,118 @@
+"""Fixtures that build on each other: app → db → users → cluster → board → thread → post.
+
+The database is SQLite in a temporary folder, or PostgreSQL when FORUM_TEST_DATABASE_URL
+is set (``make test`` runs the suite once for each). Under CI=true a missing PostgreSQL or
+Chromium is an error, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from forum import create_app
+from forum.extensions import db as _db
+from tests import factories
+
+PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
+_schema_ready: set[str] = set()
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file)'}"
+
+
+@pytest.fixture
+def app(tmp_path):
+    overrides = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": PG_URL or f"sqlite:///{tmp_path / 'forum.db'}",
+        "SEARCH_DIR": str(tmp_path / "search_index"),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_SERVER": None,
+        "SERVER_NAME": "forum.test",
+        # cheap hashes keep the suite fast; production uses argon2's recommended parameters
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+    }
+    os.environ.setdefault("FORUM_INSTANCE_DIR", str(tmp_path / "instance"))
+    app = create_app(overrides)
+    with app.app_context():
+        _reset_schema()
+        factories.seed_basics()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    """SQLite: a fresh file per test. PostgreSQL: the schema once, then TRUNCATE per test."""
+    if not PG_URL:
+        _db.create_all()
+        return
+    if PG_URL not in _schema_ready:
+        _db.drop_all()
+        with _db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        _db.create_all()
+        _schema_ready.add(PG_URL)
+        return
+    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+    with _db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- the cast: two clusters and every role --------------------------------------------------
+
+@pytest.fixture
+def world(app):
+    """Two clusters with boards, a thread each, and one account per role (see factories.World)."""
+    return factories.build_world()
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` signs the test client in as that account."""
+    def _login(user, password=factories.PASSWORD):
+        client.post("/logout")
+        response = client.post("/login", data={"login": user.username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return _login
+
+
+@pytest.fixture
+def api_token(client):
+    """``api_token(user)`` → headers with a bearer token for that account."""
+    def _token(user, password=factories.PASSWORD):
+        response = client.post("/api/v1/tokens", json={"username": user.username, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return _token
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "kein CSRF-Token auf der Seite"
+    return match.group(1)
