@@ -17,12 +17,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
 
-    from forum import auth, cli, errors, i18n, extensions, security
+    from forum import auth, cli, errors, i18n, extensions, search, security
     from forum.api import init_app as init_api
     from forum.web import init_app as init_web
 
     extensions.db.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"))
+    extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"),
+                                render_as_batch=True, compare_type=True)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     auth.init_app(app)
@@ -31,5 +32,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     init_web(app)
     init_api(app)
+    search.init_app(app)
     cli.init_app(app)
     return app

@@ -70,3 +70,135 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Passwort", hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\n")
+
+
+# -- corpus import and export (../shared/bench/FORMAT.md) ------------------------------------
+
+@forum_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_corpus(path: str) -> None:
+    """Importiert eine Korpus-Datei (JSON Lines); schon importierte Datensätze werden übersprungen."""
+    import os
+    import time
+
+    from forum import corpus, corpus_import
+
+    size = os.path.getsize(path)
+    started = time.perf_counter()
+    with corpus_import.Renderer(size) as renderer:   # its workers start while the file is checked
+        try:
+            with click.progressbar(length=size, label="Prüfen     ", file=sys.stderr) as bar:
+                summary = corpus.check(path, bar.update)
+        except corpus.CorpusError as error:
+            db.session.rollback()
+            _fail(str(error))
+        with click.progressbar(length=size, label="Importieren", file=sys.stderr) as bar:
+            result = corpus_import.run(path, summary, bar.update, renderer)
+    seconds = time.perf_counter() - started
+    labels = {"user": "Nutzer", "cluster": "Cluster", "board": "Bretter", "thread": "Themen", "post": "Beiträge"}
+    click.echo("Neu: " + ", ".join(f"{result.created[k]} {v}" for k, v in labels.items()))
+    if sum(result.skipped.values()):
+        click.echo("Schon vorhanden, übersprungen: " + ", ".join(f"{result.skipped[k]} {v}" for k, v in labels.items()))
+    rate = f" ({result.created['post'] / seconds:,.0f} Beiträge/s)".replace(",", ".") if result.created["post"] else ""
+    click.echo(f"Dauer: {seconds:.1f} s{rate}")
+    if result.created["post"]:
+        click.echo("Hinweis: Der Suchindex wird beim Import nicht fortgeschrieben – "
+                   "bitte jetzt „flask --app app search reindex“ ausführen.")
+
+
+@forum_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_corpus(path: str) -> None:
+    """Schreibt Nutzer, Cluster, Bretter, Themen und Beiträge als Korpus-Datei (JSON Lines)."""
+    from forum import corpus_export
+
+    try:
+        with click.progressbar(length=corpus_export.thread_total(), label="Exportieren", file=sys.stderr) as bar:
+            report = corpus_export.export(path, bar.update)
+    except corpus_export.ExportError as error:
+        _fail(str(error))
+    counts = report.counts
+    click.echo(f"Exportiert: {counts['user']} Nutzer, {counts['cluster']} Cluster, {counts['board']} Bretter, "
+               f"{counts['thread']} Themen, {counts['post']} Beiträge → {path}")
+    notes = {
+        "platform_threads": "Themen im clusterübergreifenden Brett ausgelassen (das Format kennt es nicht)",
+        "deleted_posts": "gelöschte Beiträge als Platzhalter",
+        "hidden_posts": "ausgeblendete Beiträge als Platzhalter",
+        "former_members": "Autoren ohne Mitgliedschaft als Mitglieder geführt",
+        "shortened_titles": "Titel auf 120 Zeichen gekürzt",
+        "dropped_tags": "Schlagwörter über drei je Thema ausgelassen",
+        "empty_threads": "Themen ohne Beiträge ausgelassen",
+    }
+    for key, text in notes.items():
+        if report.adapted[key]:
+            click.echo(f"Hinweis: {report.adapted[key]} {text}.", err=True)
+
+
+# -- search index ------------------------------------------------------------------------------
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Baut den Suchindex aus der Datenbank neu auf."""
+    from forum.search import service
+
+    total = service.indexable_count()
+    try:
+        with click.progressbar(length=total, label="Indexieren", file=sys.stderr) as bar:
+            count = service.rebuild(bar.update)
+    except RuntimeError as error:
+        _fail(str(error))
+    click.echo(f"Suchindex neu aufgebaut: {count} Beiträge.")
+
+
+@search_cli.command("check")
+def search_check() -> None:
+    """Vergleicht Suchindex und Datenbank; Exit-Code 1, wenn sie voneinander abweichen."""
+    from forum.search import service
+
+    drift = service.check()
+    if drift.clean:
+        click.echo("Suchindex und Datenbank stimmen überein.")
+        return
+    def sample(ids: set[int]) -> str:
+        shown = ", ".join(str(i) for i in sorted(ids)[:10])
+        return shown + (" …" if len(ids) > 10 else "")
+    click.echo("Suchindex und Datenbank weichen voneinander ab:", err=True)
+    if drift.missing:
+        click.echo(f"  {len(drift.missing)} Beiträge fehlen im Index (z. B. {sample(drift.missing)})", err=True)
+    if drift.extra:
+        click.echo(f"  {len(drift.extra)} Beiträge sind im Index, aber gelöscht, ausgeblendet oder nicht mehr vorhanden "
+                   f"(z. B. {sample(drift.extra)})", err=True)
+    if drift.moved:
+        click.echo(f"  {len(drift.moved)} Beiträge stehen im Index unter einem anderen Brett (z. B. {sample(drift.moved)})", err=True)
+    click.echo("Beheben mit: flask --app app search reindex", err=True)
+    sys.exit(1)
+
+
+# -- demo data (CONTRACT.md: forum seed-demo) ------------------------------------------------
+
+@forum_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Nur anlegen, wenn die Datenbank noch leer ist (für „make run“).")
+def seed_demo(if_empty: bool) -> None:
+    """Legt zwei deutsche Demo-Cluster mit Brettern, Themen und Demo-Konten an (nur zum Ausprobieren)."""
+    from flask import current_app
+
+    from forum import demo
+
+    if demo.exists():
+        click.echo("Die Demo-Daten sind schon angelegt; es wurde nichts geändert.")
+    elif if_empty and not demo.database_is_empty():
+        click.echo("Die Datenbank enthält schon Daten – Demo-Daten werden nur in eine leere Datenbank geschrieben.")
+        return
+    else:
+        try:
+            seeded = demo.seed(current_app._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            _fail(f"Demo-Daten konnten nicht angelegt werden: {error.message}")
+        click.echo(f"Demo-Daten angelegt: {seeded.clusters} Cluster, {seeded.boards} Bretter, "
+                   f"{seeded.threads} Themen, {seeded.posts} Beiträge.")
+    click.echo(f"\nDemo-Zugänge (Passwort für alle: {demo.PASSWORD}):")
+    for username, role in demo.LOGINS:
+        click.echo(f"  {username:<14} {role}")
+    click.echo("\nAchtung: Diese Konten und ihr Passwort sind öffentlich bekannt und nur zum Ausprobieren gedacht. "
+               "Nicht auf einem Server verwenden, der aus dem Internet erreichbar ist.", err=True)

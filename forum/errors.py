@@ -81,6 +81,8 @@ def init_app(app: Flask) -> None:
         response = make_response(error_response(status, custom))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        if status == 401 and wants_json():
+            response.headers["WWW-Authenticate"] = 'Bearer realm="clusterforum"'
         if error.code == 429 and getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response

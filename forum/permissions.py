@@ -151,7 +151,10 @@ def can_delete_post(user: Viewer, post: Post) -> bool:
 
 
 def can_view_revisions(user: Viewer, post: Post) -> bool:
-    return can_view_post(user, post) and (not post.is_hidden or can_read_hidden_post(user, post))
+    """Earlier versions of a deleted or hidden post stay with its author and the moderators."""
+    if post.is_deleted or post.is_hidden:
+        return can_read_hidden_post(user, post)
+    return can_view_post(user, post)
 
 
 # -- people -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from functools import partial
 
 import bleach
@@ -42,15 +43,16 @@ def _set_rel(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
-# Cleaning and linkifying in one pass: a separate Linker re-escapes text inside <code>.
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)],
-)
+def _cleaner() -> bleach.Cleaner:
+    """Cleaning and linkifying in one pass (a separate Linker re-escapes text inside <code>)."""
+    return bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)],
+    )
 
 
 def has_control_characters(text: str) -> bool:
@@ -65,8 +67,16 @@ def normalise(text: str) -> str:
 
 def render(source: str) -> str:
     """Markdown to HTML that is safe to print as is."""
-    raw = _markdown().convert(source)
-    return _cleaner.clean(raw)
+    # Building a converter and cleaner costs as much as using them, and neither is
+    # thread-safe: one of each per thread, the converter reset per call.
+    if not hasattr(_per_thread, "markdown"):
+        _per_thread.markdown, _per_thread.cleaner = _markdown(), _cleaner()
+    md = _per_thread.markdown
+    md.reset()
+    return _per_thread.cleaner.clean(md.convert(source))
+
+
+_per_thread = threading.local()
 
 
 def _markdown() -> markdown.Markdown:

@@ -10,6 +10,7 @@ import os
 import re
 
 import pytest
+from flask import g
 from sqlalchemy import text
 
 from forum import create_app
@@ -42,6 +43,14 @@ def app(tmp_path):
     }
     os.environ.setdefault("FORUM_INSTANCE_DIR", str(tmp_path / "instance"))
     app = create_app(overrides)
+
+    @app.teardown_request
+    def _forget_caller(_error):
+        """Tests keep one app context, and so one ``g``, across requests; forget who asked, as
+        a real request would, so an anonymous request after a signed-in one stays anonymous."""
+        g.pop("_login_user", None)
+        g.pop("token_auth", None)
+
     with app.app_context():
         _reset_schema()
         factories.seed_basics()
@@ -116,3 +125,68 @@ def csrf_token(html: str) -> str:
         re.search(r'name="csrf-token" content="([^"]+)"', html)
     assert match, "kein CSRF-Token auf der Seite"
     return match.group(1)
+
+
+# -- a real SMTP server on 127.0.0.1 -----------------------------------------------------------
+
+@pytest.fixture
+def smtp_server(app):
+    """aiosmtpd on a free loopback port; the app delivers to it. ``.messages`` holds what arrived."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages: list[email.message.EmailMessage] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                          policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+# -- counting SQL statements ----------------------------------------------------------------
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as counted: …`` then ``counted.n`` statements were executed."""
+    import contextlib
+
+    from sqlalchemy import event
+
+    @contextlib.contextmanager
+    def _count():
+        class Counter:
+            n = 0
+            statements: list[str] = []
+
+        counter = Counter()
+        counter.statements = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            counter.n += 1
+            counter.statements.append(statement)
+
+        engine = _db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return _count

@@ -1,2 +1,146 @@
-"""API views (filled in by the API module)."""
-from forum.api import bp  # noqa: F401
+"""The /api/v1 endpoints of CONTRACT.md ("HTTP JSON API"); their document is ``openapi.py``.
+
+Each view looks the object up (404 when unknown or not visible), parses the JSON, and calls
+the same service as the web pages; services decide 403 and validate (400).
+"""
+from __future__ import annotations
+
+from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from forum import permissions
+from forum.api import bp, serializers
+from forum.api.common import (
+    board_or_404, cluster_or_404, id_field, json_body, page_args, page_of, post_or_404, string_field,
+    string_list_field, thread_or_404,
+)
+from forum.auth import viewer
+from forum.errors import ServiceError, ValidationError
+from forum.extensions import db, limiter
+from forum.models import Cluster, Post
+from forum.rendering import has_control_characters
+from forum.services import accounts, posting, reading
+
+VIEWS = ("tree", "flat")
+REVISIONS_PER_PAGE = 50
+
+
+class BadCredentials(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+@bp.post("/tokens")
+@limiter.limit("10 per minute")
+def create_token():
+    data = json_body()
+    username = string_field(data, "username")
+    password = string_field(data, "password")
+    user = None
+    if len(username) <= 254 and not has_control_characters(username):
+        user = accounts.authenticate(username, password)
+    if user is None:
+        # One message for unknown accounts and wrong passwords alike.
+        raise BadCredentials(_("Benutzername oder Passwort ist falsch."))
+    return {"token": accounts.issue_api_token(user)}, 201
+
+
+@bp.get("/me")
+def me():
+    user = viewer()
+    # Loads the member clusters in one statement; the memberships then find them in the session.
+    db.session.scalars(select(Cluster).where(Cluster.id.in_(user.cluster_ids))).all()
+    return serializers.account(user, reading.platform_boards(user))
+
+
+@bp.get("/clusters")
+def clusters():
+    page, per_page = page_args(50)
+    visible = reading.visible_clusters(viewer())
+    chunk = visible[(page - 1) * per_page:page * per_page]
+    return page_of([serializers.cluster(c) for c in chunk], page, per_page, len(visible))
+
+
+@bp.get("/clusters/<slug>")
+def cluster(slug: str):
+    item = cluster_or_404(slug)
+    readable = permissions.can_read_cluster(viewer(), item.id)
+    answer = serializers.cluster(item)
+    answer["readable"] = readable
+    answer["boards"] = [serializers.board(b) for b in item.boards] if readable else []
+    return answer
+
+
+@bp.get("/boards/<int:board_id>/threads")
+def board_threads(board_id: int):
+    board = board_or_404(board_id)
+    page, per_page = page_args(current_app.config["THREADS_PER_PAGE"])
+    threads, total = reading.board_threads_page(board, page, per_page)
+    return page_of([serializers.thread(t) for t in threads], page, per_page, total)
+
+
+@bp.post("/boards/<int:board_id>/threads")
+def create_thread(board_id: int):
+    board = board_or_404(board_id)
+    data = json_body()
+    tags = string_list_field(data, "tags")
+    thread = posting.create_thread(viewer(), board, data.get("title"), data.get("body"), tags)
+    answer = serializers.thread(thread)
+    answer["first_post"] = serializers.post(viewer(), db.session.get(Post, thread.first_post_id))
+    return answer, 201, {"Location": url_for("api.thread", thread_id=thread.id)}
+
+
+@bp.get("/threads/<int:thread_id>")
+def thread(thread_id: int):
+    item = thread_or_404(thread_id)
+    view = _view_arg()
+    page, per_page = page_args(current_app.config["POSTS_PER_PAGE"])
+    result = reading.thread_page(item, view, page, per_page)
+    user = viewer()
+    answer = page_of([serializers.post(user, row.post) for row in result.rows], result.page, result.per_page,
+                     result.total)
+    answer.update(thread=serializers.thread(item), view=view, pages=result.pages)
+    return answer
+
+
+def _view_arg() -> str:
+    view = request.args.get("view", "tree")
+    if view not in VIEWS:
+        raise ValidationError(_("„view“ muss „tree“ oder „flat“ sein."), "view")
+    return view
+
+
+@bp.post("/threads/<int:thread_id>/posts")
+def create_post(thread_id: int):
+    thread = thread_or_404(thread_id)
+    data = json_body()
+    parent_id = id_field(data, "parent_id")
+    post = posting.reply(viewer(), thread, data.get("body"), parent_id)
+    return serializers.post(viewer(), post), 201
+
+
+@bp.patch("/posts/<int:post_id>")
+def edit_post(post_id: int):
+    post = post_or_404(post_id)
+    data = json_body()
+    posting.edit_post(viewer(), post, data.get("body"))
+    return serializers.post(viewer(), post)
+
+
+@bp.delete("/posts/<int:post_id>")
+def delete_post(post_id: int):
+    post = post_or_404(post_id)
+    posting.delete_post(viewer(), post)
+    return "", 204
+
+
+@bp.get("/posts/<int:post_id>/revisions")
+def post_revisions(post_id: int):
+    post = post_or_404(post_id)
+    permissions.ensure_visible(permissions.can_view_revisions(viewer(), post))
+    page, per_page = page_args(REVISIONS_PER_PAGE)
+    revisions = reading.revisions(post)
+    chunk = revisions[(page - 1) * per_page:page * per_page]
+    return page_of([serializers.revision(r) for r in chunk], page, per_page, len(revisions))
+

@@ -18,6 +18,7 @@ from forum.models import ApiToken, User, utcnow
 from forum.services import validation
 
 _hashers: dict[tuple, PasswordHasher] = {}
+_dummy_hashes: dict[int, str] = {}
 
 
 def hasher() -> PasswordHasher:
@@ -33,12 +34,11 @@ def hasher() -> PasswordHasher:
 
 
 def _dummy_hash() -> str:
+    """A hash with the current parameters, verified for unknown accounts (equal timing)."""
     h = hasher()
-    cached = getattr(h, "_forum_dummy", None)
-    if cached is None:
-        cached = h.hash("no-such-account")
-        h._forum_dummy = cached  # type: ignore[attr-defined]
-    return cached
+    if id(h) not in _dummy_hashes:
+        _dummy_hashes[id(h)] = h.hash("no-such-account")
+    return _dummy_hashes[id(h)]
 
 PROFILE_FIELDS = ("display_name", "company", "trade", "region")
 

@@ -1,0 +1,49 @@
+# Clusterforum — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+FLASK_RUN_HOST ?= 127.0.0.1
+FLASK_RUN_PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres translations bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Compiled catalogs are build output, not committed.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -q -d forum/translations -D messages
+
+run: $(VENV)/.installed translations
+	$(FLASK) db upgrade
+	$(FLASK) forum seed-demo --if-empty
+	$(FLASK) run --host $(FLASK_RUN_HOST) --port $(FLASK_RUN_PORT)
+
+# The whole suite on SQLite, then on PostgreSQL. Without a reachable PostgreSQL the second
+# run is skipped with a reason — except under CI=true, where it is mandatory.
+test: $(VENV)/.installed-test translations test-sqlite test-postgres
+
+test-sqlite:
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-postgres:
+	@if $(PY) -c "import psycopg; psycopg.connect('$(subst postgresql+psycopg,postgresql,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL: $(PG_TEST_URL)"; \
+		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(PG_TEST_URL) is not reachable, and CI=true requires it." >&2; exit 1; \
+	else \
+		echo "SKIPPED: the PostgreSQL run (no server at $(PG_TEST_URL))."; \
+	fi
+
+clean:
+	rm -rf $(VENV) instance search_index/*[!.gitkeep] .pytest_cache

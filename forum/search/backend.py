@@ -1,0 +1,94 @@
+"""The search backend protocol. Whoosh implements it today; a PostgreSQL full-text backend
+can implement the same few methods without any view or service changing."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from markupsafe import Markup
+
+
+@dataclasses.dataclass
+class PostDocument:
+    """One post as the index sees it (hidden and deleted posts never become one)."""
+    post_id: int
+    thread_id: int
+    board_id: int
+    cluster_id: int | None
+    author_id: int | None
+    author: str              # username and display name
+    title: str
+    body: str                # plain text of the rendered Markdown
+    tags: list[str]
+    created_at: dt.datetime
+    is_first: bool
+    best_practice: bool = False
+
+
+@dataclasses.dataclass
+class Query:
+    """A search as the backend runs it. ``board_ids`` is the permission restriction: only
+    posts in these boards can match, so counts and pages never include anything else."""
+    text: str
+    board_ids: frozenset[int]
+    cluster_id: int | None = None
+    board_id: int | None = None
+    tag: str | None = None
+    author_id: int | None = None
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+    sort: str = "relevance"          # or "newest"
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclasses.dataclass
+class Hit:
+    post_id: int
+    thread_id: int
+    board_id: int
+    title: str
+    snippet_html: Markup
+    score: float
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass
+class Result:
+    hits: list[Hit]
+    total: int                        # matching threads
+    suggestion: str | None = None     # "Meinten Sie …?"
+
+
+@dataclasses.dataclass
+class Drift:
+    missing: set[int]                 # indexable posts not in the index
+    extra: set[int]                   # indexed posts that are gone, hidden or deleted
+    moved: set[int]                   # indexed under another board than the database says
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.moved)
+
+
+class Backend(Protocol):
+    def ready(self) -> bool:
+        """The index exists and opens."""
+
+    def update(self, documents: Iterable[PostDocument], *, removed_posts: Iterable[int] = (),
+               removed_threads: Iterable[int] = (), removed_boards: Iterable[int] = (),
+               removed_clusters: Iterable[int] = ()) -> None:
+        """One atomic change: remove, then add or replace the documents."""
+
+    def reindex(self, documents: Iterable[PostDocument], progress: Callable[[int], None] | None = None) -> int:
+        """Replace everything; returns the number of posts indexed."""
+
+    def indexed(self) -> dict[int, int]:
+        """post id → board id of every indexed post (for ``search check``)."""
+
+    def search(self, query: Query) -> Result: ...
+
+    def suggest(self, prefix: str, board_ids: frozenset[int], limit: int = 8) -> list[str]:
+        """Completions for a word being typed, taken only from posts in ``board_ids``."""

@@ -1,0 +1,202 @@
+"""What people type → a Whoosh query.
+
+Syntax: words (any of them may match; documents matching more of them rank higher),
+``"quoted phrases"``, ``-wort`` / ``-"eine Phrase"`` to exclude, ``wort*`` for prefixes.
+Each word also matches its synonyms (``synonyms.txt``) and, at a low weight, compounds
+that contain it (the sub-word field).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from whoosh import query as wq
+
+from forum.search import analysis
+
+TITLE_BOOST = 2.5
+AUTHOR_BOOST = 0.6
+SYNONYM_BOOST = 0.7
+SURE_PART = 6            # a part this long counts even when the rest of the word is unknown
+SPLIT_BOOST = 0.5        # the parts of a compound the user typed (Photovoltaikanlage → Photovoltaik, Anlage)
+COORDINATION = 0.9
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclasses.dataclass
+class ParsedQuery:
+    words: list[str] = dataclasses.field(default_factory=list)       # plain words as typed
+    prefixes: list[str] = dataclasses.field(default_factory=list)    # wort*
+    phrases: list[list[str]] = dataclasses.field(default_factory=list)
+    excluded: list[list[str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.words or self.prefixes or self.phrases)
+
+
+@dataclasses.dataclass
+class Marks:
+    """What a snippet highlights: stems, stem prefixes (wort*) and compound parts."""
+    stems: set[str] = dataclasses.field(default_factory=set)
+    prefixes: set[str] = dataclasses.field(default_factory=set)
+    parts: set[str] = dataclasses.field(default_factory=set)
+
+
+def parse(text: str) -> ParsedQuery:
+    parsed = ParsedQuery()
+    for match in _TOKEN.finditer(text or ""):
+        negate, phrase, raw = match.groups()
+        if raw is None:
+            found = analysis.words(phrase)
+            if found:
+                (parsed.excluded if negate else parsed.phrases).append(found)
+            continue
+        negated = raw.startswith("-") and len(raw) > 1
+        found = analysis.words(raw[1:] if negated else raw)
+        if not found:
+            continue
+        if negated:
+            parsed.excluded.append(found)
+        elif raw.endswith("*"):
+            parsed.words.extend(found[:-1])
+            parsed.prefixes.append(found[-1])
+        else:
+            parsed.words.extend(found)
+    return parsed
+
+
+# -- synonyms -----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def synonym_table(path: str = str(SYNONYMS_FILE)) -> dict[str, tuple[tuple[tuple[str, ...], ...], ...]]:
+    """stem of a one-word entry → the other entries of its groups, each as word forms."""
+    table: dict[str, list[tuple[tuple[str, ...], ...]]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        entries = []
+        for entry in line.split(","):
+            forms = tuple(f for f in (analysis.word_forms(w) for w in analysis.words(entry)) if f)
+            if forms and forms not in entries:
+                entries.append(forms)
+        for entry in entries:
+            if len(entry) == 1:
+                others = [other for other in entries if other != entry]
+                table.setdefault(entry[0][0], []).extend(others)
+    return {key: tuple(dict.fromkeys(value)) for key, value in table.items()}
+
+
+def synonyms_of(forms: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return synonym_table().get(forms[0], ())
+
+
+# -- building blocks ----------------------------------------------------------------------
+
+def _alternatives(field: str, forms: tuple[str, ...], boost: float) -> wq.Query:
+    terms = [wq.Term(field, form, boost=boost) for form in forms]
+    return terms[0] if len(terms) == 1 else wq.Or(terms)
+
+
+def word_query(forms: tuple[str, ...], boost: float = 1.0) -> wq.Query:
+    """One word in the title (weighted higher) or the body; BM25F sums both."""
+    return wq.Or([_alternatives("title", forms, TITLE_BOOST * boost), _alternatives("body", forms, boost)])
+
+
+def phrase_query(sequence: list[tuple[str, ...]], boost: float = 1.0) -> wq.Query:
+    if len(sequence) == 1:
+        return word_query(sequence[0], boost)
+    variants = list(dict.fromkeys((tuple(f[0] for f in sequence), tuple(f[-1] for f in sequence))))
+    phrases = [wq.Phrase(field, list(words), boost=boost * (TITLE_BOOST if field == "title" else 1.0))
+               for words in variants for field in ("title", "body")]
+    return wq.Or(phrases)
+
+
+def _sequence(found: list[str]) -> list[tuple[str, ...]]:
+    return [f for f in (analysis.word_forms(w) for w in found) if f]
+
+
+def compound_parts(word: str, known: Callable[[str], bool]) -> list[str]:
+    """Stems of the parts of a typed compound: for every cut, head and tail when both are
+    words of the index (``known``), or a long known one alone."""
+    parts: list[str] = []
+    for heads, tail in analysis.splits(word):
+        tail_stem = analysis.stem(tail)
+        tail_known = known(tail_stem)
+        head_stems = [h for h in dict.fromkeys(analysis.stem(head) for head in heads) if known(h)]
+        if head_stems and tail_known:
+            parts.extend((head_stems[0], tail_stem))
+        elif head_stems and len(head_stems[0]) >= SURE_PART:
+            parts.append(head_stems[0])
+        elif tail_known and len(tail_stem) >= SURE_PART:
+            parts.append(tail_stem)
+    return list(dict.fromkeys(p for p in parts if len(p) >= 3))
+
+
+def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = None) -> wq.Query | None:
+    forms = analysis.word_forms(word)
+    if not forms:
+        return None
+    marks.stems.update(forms)
+    alternatives = [word_query(forms)]
+    for entry in synonyms_of(forms):
+        alternatives.append(phrase_query(list(entry), SYNONYM_BOOST))
+        for entry_forms in entry:
+            marks.stems.update(entry_forms)
+    if known is not None:
+        for part in compound_parts(word, known):
+            if part not in forms:
+                alternatives.append(word_query((part,), SPLIT_BOOST))
+                marks.stems.add(part)
+    part = analysis.part_key(word)
+    if part:
+        alternatives.append(wq.Prefix("parts", part))  # constant score 1, below a real word match
+        marks.parts.add(part)
+    alternatives.append(wq.Term("author", analysis.fold(word), boost=AUTHOR_BOOST))
+    # Or, not DisjunctionMax: Whoosh 2.7.4's DisjunctionMaxMatcher scores with the wrong sub-matcher.
+    return wq.Or(alternatives)
+
+
+def prefix_clause(word: str, marks: Marks) -> wq.Query | None:
+    folded = analysis.fold(word)
+    keys = {analysis.stem(folded), analysis.stem(analysis.fold_digraphs(folded))}
+    keys = {key for key in keys if len(key) >= 2}
+    if not keys:
+        return None
+    marks.prefixes.update(keys)
+    return wq.Or([wq.Prefix(field, key, boost=TITLE_BOOST if field == "title" else 1.0)
+                  for key in sorted(keys) for field in ("title", "body")])
+
+
+def fuzzy_clause(stem: str, maxdist: int) -> wq.Query:
+    return wq.Or([wq.FuzzyTerm(field, stem, maxdist=maxdist, prefixlength=1,
+                               boost=TITLE_BOOST if field == "title" else 1.0)
+                  for field in ("title", "body")])
+
+
+def build(parsed: ParsedQuery, marks: Marks, extra: list[wq.Query] | None = None,
+          known: Callable[[str], bool] | None = None) -> wq.Query | None:
+    """The whole query; ``None`` when nothing searchable is left (only stop words).
+    ``known`` tells whether a stem is in the index (for splitting typed compounds)."""
+    clauses = [c for c in (word_clause(w, marks, known) for w in parsed.words) if c is not None]
+    clauses += [c for c in (prefix_clause(w, marks) for w in parsed.prefixes) if c is not None]
+    for found in parsed.phrases:
+        sequence = _sequence(found)
+        if sequence:
+            clauses.append(phrase_query(sequence, 1.5))
+            for forms in sequence:
+                marks.stems.update(forms)
+    clauses += extra or []
+    if not clauses:
+        return None
+    positive = clauses[0] if len(clauses) == 1 else wq.Or(clauses, scale=COORDINATION)
+    excluded = [phrase_query(seq) for seq in (_sequence(found) for found in parsed.excluded) if seq]
+    if excluded:
+        return wq.AndNot(positive, wq.Or(excluded))
+    return positive

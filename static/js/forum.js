@@ -1,0 +1,122 @@
+/* Clusterforum: small progressive enhancements. Every feature works without this file. */
+(function () {
+  "use strict";
+
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = meta ? meta.getAttribute("content") : "";
+
+  /* Live Markdown preview: the same renderer as saving, debounced. */
+  function attachPreview(textarea) {
+    var url = textarea.getAttribute("data-preview-url");
+    var form = textarea.form;
+    if (!url || !form || textarea.hasAttribute("data-preview-ready")) { return; }
+    textarea.setAttribute("data-preview-ready", "");
+    var box = form.querySelector("[data-preview-target]");
+    if (!box) { return; }
+    var body = box.querySelector(".preview-body");
+    var timer = null;
+    var last = null;
+    function update() {
+      var text = textarea.value;
+      if (text === last) { return; }
+      last = text;
+      if (!text.trim()) { box.hidden = true; body.innerHTML = ""; return; }
+      var data = new FormData();
+      data.append("body", text);
+      fetch(url, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken, "X-Requested-With": "fetch" }
+      }).then(function (response) {
+        return response.ok ? response.text() : null;
+      }).then(function (html) {
+        if (html === null || text !== textarea.value) { return; }
+        body.innerHTML = html; /* sanitised server-side by forum.rendering */
+        box.hidden = false;
+      }).catch(function () { /* offline: the "Vorschau" button still works */ });
+    }
+    textarea.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(update, 500);
+    });
+    if (textarea.value.trim()) { update(); }
+  }
+
+  /* Inline reply forms: "Antworten" under a post opens the reply form right there. */
+  var template = document.querySelector("[data-reply-form]");
+  var counter = 0;
+
+  function openInlineReply(link) {
+    var article = link.closest("article.post");
+    if (!article || !template) { return false; }
+    var existing = article.querySelector(".inline-reply");
+    if (existing) { existing.querySelector("textarea").focus(); return true; }
+    counter += 1;
+    var wrapper = document.createElement("div");
+    wrapper.className = "inline-reply";
+    var heading = document.createElement("h3");
+    heading.textContent = link.getAttribute("data-reply-label") || "";
+    heading.className = "inline-reply-title";
+    wrapper.appendChild(heading);
+    var form = template.cloneNode(true);
+    form.removeAttribute("data-reply-form");
+    form.removeAttribute("data-cancel-label");
+    Array.prototype.forEach.call(form.querySelectorAll("[id]"), function (el) {
+      var oldId = el.id;
+      el.id = oldId + "-inline-" + counter;
+      var label = form.querySelector('label[for="' + oldId + '"]');
+      if (label) { label.setAttribute("for", el.id); }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-describedby]"), function (el) {
+      el.setAttribute("aria-describedby", el.getAttribute("aria-describedby").split(" ").map(function (id) {
+        return id + "-inline-" + counter;
+      }).join(" "));
+    });
+    var parent = form.querySelector('input[name="parent_id"]');
+    if (parent) { parent.value = link.getAttribute("data-reply-to"); }
+    var textarea = form.querySelector("textarea");
+    textarea.value = "";
+    textarea.removeAttribute("data-preview-ready");
+    var preview = form.querySelector("[data-preview-target]");
+    if (preview) { preview.hidden = true; preview.querySelector(".preview-body").innerHTML = ""; }
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "button";
+    cancel.textContent = template.getAttribute("data-cancel-label") || "×";
+    cancel.addEventListener("click", function () { wrapper.remove(); link.focus(); });
+    form.querySelector(".form-actions").appendChild(cancel);
+    wrapper.appendChild(form);
+    article.appendChild(wrapper);
+    attachPreview(textarea);
+    textarea.focus();
+    return true;
+  }
+
+  /* Confirm before deleting: a POST with the page's CSRF token; without JS the link leads
+     to a confirmation page instead. */
+  function confirmDelete(link) {
+    if (!window.confirm(link.getAttribute("data-confirm"))) { return; }
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = link.href;
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrfToken;
+    form.appendChild(token);
+    document.body.appendChild(form);
+    form.submit();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-reply-to], a[data-confirm]") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+    if (link.hasAttribute("data-confirm")) {
+      event.preventDefault();
+      confirmDelete(link);
+    } else if (openInlineReply(link)) {
+      event.preventDefault();
+    }
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-preview-url]"), attachPreview);
+})();

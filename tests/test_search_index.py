@@ -1,0 +1,138 @@
+"""Index consistency: `search reindex`, `search check`, start-up repair, the outbox and
+several processes writing at once."""
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from forum.models import SearchOutbox, utcnow
+from forum.search import outbox, service
+from forum.search.backend import PostDocument
+from tests import factories
+
+
+def index_dir(app) -> Path:
+    return Path(app.config["SEARCH_DIR"])
+
+
+def test_reindex_rebuilds_with_a_progress_bar(world, runner):
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Suchindex neu aufgebaut: 3 Beiträge." in result.output
+    assert "Indexieren" in result.output       # the progress bar's label
+    assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
+
+
+def test_check_passes_on_a_fresh_index(world, runner):
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 0, result.output
+    assert "stimmen überein" in result.output
+
+
+def test_check_reports_missing_and_extra_posts(world, runner):
+    service.drain()
+    first = factories.first_post(world.thread_a)
+    service.backend().update([], removed_posts=[first.id])
+    ghost = PostDocument(post_id=99_999, thread_id=world.thread_a.id, board_id=world.board_a.id,
+                         cluster_id=world.cluster_a.id, author_id=None, author="", title="Geist",
+                         body="nie geschrieben", tags=[], created_at=utcnow(), is_first=False)
+    service.backend().update([ghost])
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 1
+    assert "1 Beiträge fehlen im Index" in result.output and str(first.id) in result.output
+    assert "99999" in result.output
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+def test_check_reports_a_post_indexed_under_the_wrong_board(world, runner, db):
+    service.drain()
+    world.thread_a.board_id = world.platform_board.id     # moved without an outbox row: drift
+    db.session.commit()
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 1 and "anderen Brett" in result.output
+
+
+def test_outbox_rows_are_removed_once_applied(world, db):
+    assert db.session.scalar(select(func.count(SearchOutbox.id))) > 0
+    service.drain()
+    assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
+
+
+def test_a_drain_that_cannot_get_the_lock_leaves_the_rows(world, db, app):
+    service.ensure_ready()
+    factories.reply(world.thread_a, world.member, "Noch nicht im Index")
+    with outbox.writer_lock(index_dir(app)) as locked:
+        assert locked
+        assert service.drain() == 0
+    assert db.session.scalar(select(func.count(SearchOutbox.id))) > 0
+    assert service.drain() > 0
+
+
+def test_missing_index_is_rebuilt_at_start_up(world, app, client):
+    service.drain()
+    shutil.rmtree(index_dir(app))
+    service._ready.clear()
+    client.get("/healthz")                     # the first request of a "new" process
+    assert service.backend().ready()
+    assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
+
+
+def test_corrupt_index_is_rebuilt_at_start_up(world, app, client):
+    service.drain()
+    for path in index_dir(app).iterdir():
+        if path.name.endswith(".toc") or path.suffix == ".seg":
+            path.write_bytes(b"kaputt")
+    service.backend()._forget()
+    service._ready.clear()
+    assert not service.backend().ready()
+    client.get("/healthz")
+    assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
+
+
+# -- several processes --------------------------------------------------------------------
+
+def _writer_process(config: dict, thread_id: int, username: str, worker: int, count: int, errors) -> None:
+    """One "gunicorn worker": posts replies and drains after each, like a write request."""
+    from forum import create_app
+    from forum.extensions import db
+    from forum.models import Thread, User
+    from forum.services import posting
+
+    try:
+        app = create_app(config)
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.username == username))
+            thread = db.session.get(Thread, thread_id)
+            for n in range(count):
+                posting.reply(user, thread, f"Prozess {worker} Beitrag {n} Schornsteinfeger")
+                service.drain()
+    except Exception as error:  # reported to the parent, which fails the test
+        errors.put(f"{worker}: {error!r}")
+
+
+def test_concurrent_writers_in_several_processes_lose_no_update(world, app, db):
+    service.drain()
+    config = {key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "SEARCH_DIR", "SECRET_KEY", "SERVER_NAME")}
+    config.update(TESTING=True, RATELIMIT_ENABLED=False)
+    context = multiprocessing.get_context("spawn")
+    errors = context.Queue()
+    workers = [context.Process(target=_writer_process,
+                               args=(config, world.thread_a.id, world.member.username, n, 8, errors))
+               for n in range(3)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(120)
+    failures = []
+    while not errors.empty():
+        failures.append(errors.get())
+    assert failures == [] and all(p.exitcode == 0 for p in workers)
+    drift = service.check()
+    assert drift.clean, drift
+    assert service.search(world.member, service.Params(q="Schornsteinfeger")).total == 1
+    indexed = service.backend().indexed()
+    assert len(indexed) == outbox.count_indexable(db.session)

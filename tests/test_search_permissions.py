@@ -1,0 +1,110 @@
+"""Search never shows, counts, quotes or suggests anything from where the viewer cannot read."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete
+
+from forum import search
+from forum.models import Membership, utcnow
+from forum.search import service
+from forum.services import posting
+from tests import factories
+
+SECRET = "Kupferkessel"
+
+
+@pytest.fixture
+def secrets(world):
+    """A word that exists only in cluster B, and a Wärmepumpe thread on each side."""
+    factories.thread(world.board_b, world.outsider, "Geheimrezept", f"Unser {SECRET} bleibt im Ruhrgebiet.")
+    factories.thread(world.board_a, world.member, "Wärmepumpe im Münsterland", "Auch hier eine Wärmepumpe.")
+    return world
+
+
+def run(user, q, **params):
+    return service.search(user, service.Params(q=q, **params))
+
+
+# Who may read cluster B's board: its members; not A's members, not the admin (unless the
+# instance lets admins read everything), not someone without a cluster.
+MATRIX = [("member", False), ("manager", False), ("outsider", True), ("manager_b", True),
+          ("admin", False), ("loner", False)]
+
+
+@pytest.mark.parametrize("role, sees_b", MATRIX)
+def test_hits_counts_snippets_and_suggestions_follow_membership(secrets, role, sees_b):
+    user = getattr(secrets, role)
+    page = run(user, SECRET)
+    assert (page.total == 1) is sees_b and len(page.items) == page.total
+    assert all(SECRET not in str(item.snippet_html) for item in page.items) or sees_b
+    typo = run(user, "Kupferkesel")
+    assert (typo.suggestion == SECRET) is sees_b
+    assert (SECRET in service.suggest(user, "Kupf")) is sees_b
+
+
+def test_counts_include_only_visible_threads(secrets):
+    assert run(secrets.member, "Wärmepumpe").total == 1
+    assert run(secrets.outsider, "Wärmepumpe").total == 1
+    assert {i.cluster_slug for i in run(secrets.member, "Wärmepumpe").items} == {secrets.cluster_a.slug}
+
+
+def test_filter_on_a_foreign_cluster_or_board_finds_nothing(secrets):
+    assert run(secrets.member, "Wärmepumpe", cluster=secrets.cluster_b.slug).total == 0
+    assert run(secrets.member, "Wärmepumpe", board=secrets.board_b.id).total == 0
+    assert run(secrets.outsider, "Wärmepumpe", cluster=secrets.cluster_b.slug).total == 1
+
+
+def test_platform_wide_board_is_searchable_for_every_member(secrets):
+    for user in (secrets.member, secrets.outsider, secrets.loner, secrets.admin):
+        assert run(user, "Clustergrenzen").total == 1
+
+
+def test_admin_reads_clusters_only_when_the_instance_allows(secrets, app):
+    assert run(secrets.admin, SECRET).total == 0
+    app.config["ADMINS_READ_ALL"] = True
+    assert run(secrets.admin, SECRET).total == 1
+
+
+def test_content_disappears_after_leaving_the_cluster(secrets, db):
+    assert run(secrets.outsider, SECRET).total == 1
+    db.session.execute(delete(Membership).where(Membership.user_id == secrets.outsider.id))
+    db.session.commit()
+    db.session.expire(secrets.outsider)
+    assert run(secrets.outsider, SECRET).total == 0
+    assert run(secrets.outsider, "Kupferkesel").suggestion is None
+    assert service.suggest(secrets.outsider, "Kupf") == []
+
+
+def test_deleted_posts_never_appear(secrets, db):
+    thread = factories.thread(secrets.board_a, secrets.member, "Löschkandidat", "Einmaliges Zauberwort Quastenflosser")
+    assert run(secrets.member, "Quastenflosser").total == 1
+    posting.delete_post(secrets.member, factories.first_post(thread))
+    assert run(secrets.member, "Quastenflosser").total == 0
+    assert run(secrets.member, "Quastenflosse").suggestion is None
+
+
+def test_hidden_posts_never_appear(secrets, db):
+    thread = factories.thread(secrets.board_a, secrets.member, "Ausgeblendet", "Ein Wort: Ohrenkneifer")
+    post = factories.first_post(thread)
+    post.hidden_at = utcnow()          # what moderation does: flag and queue in one transaction
+    search.enqueue("post", post.id)
+    db.session.commit()
+    assert run(secrets.member, "Ohrenkneifer").total == 0
+    assert run(secrets.manager, "Ohrenkneifer").total == 0
+
+
+def test_moved_thread_follows_its_new_board(secrets, db):
+    thread = factories.thread(secrets.board_a, secrets.member, "Umzug", "Der Wanderpokal zieht um")
+    assert run(secrets.outsider, "Wanderpokal").total == 0
+    thread.board_id = secrets.board_b.id
+    search.enqueue("thread", thread.id)
+    db.session.commit()
+    assert run(secrets.outsider, "Wanderpokal").total == 1
+    assert run(secrets.member, "Wanderpokal").total == 0
+
+
+def test_anonymous_finds_nothing(secrets, app):
+    from forum.permissions import Anonymous
+
+    assert run(Anonymous(), "Wärmepumpe").total == 0
+    assert service.suggest(Anonymous(), "Wärm") == []
