@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 FLASK_RUN_HOST ?= 127.0.0.1
 FLASK_RUN_PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres translations bench clean
+.PHONY: run test test-sqlite test-postgres translations i18n-update clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 # Compiled catalogs are build output, not committed.
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d forum/translations -D messages
+	$(VENV)/bin/pybabel --quiet compile -d forum/translations -D messages
 
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
@@ -47,3 +47,9 @@ test-postgres:
 
 clean:
 	rm -rf $(VENV) instance search_index/*[!.gitkeep] .pytest_cache
+
+# After changing user-visible text: refresh the catalog template and the English catalog.
+i18n-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".venv tests bench" \
+		-o forum/translations/messages.pot .
+	$(VENV)/bin/pybabel --quiet update -i forum/translations/messages.pot -d forum/translations -l en
