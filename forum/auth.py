@@ -18,18 +18,19 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(accounts.load_session_user)
-    login_manager.request_loader(_load_bearer)
+    app.before_request(_load_bearer)
 
 
-def _load_bearer(req):
-    """``Authorization: Bearer <token>`` on /api/ requests."""
-    header = req.headers.get("Authorization", "")
-    if not req.path.startswith("/api/") or not header.lower().startswith("bearer "):
-        return None
+def _load_bearer() -> None:
+    """``Authorization: Bearer <token>`` on /api/ requests decides who is asking, whatever
+    session cookie comes along (a left-over cookie must neither sign in nor, through session
+    protection, sign out a token caller). An invalid token leaves the caller anonymous."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
+        return
     user = accounts.user_for_token(header[7:].strip())
-    if user is not None:
-        g.token_auth = True
-    return user
+    g._login_user = user if user is not None else login_manager.anonymous_user()
+    g.token_auth = user is not None
 
 
 def viewer():

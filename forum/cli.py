@@ -17,6 +17,7 @@ search_cli = AppGroup("search", help="Suchindex neu aufbauen und prüfen.")
 def init_app(app: Flask) -> None:
     app.cli.add_command(forum_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(notifications_cli)
 
 
 def _fail(message: str) -> None:
@@ -202,3 +203,21 @@ def seed_demo(if_empty: bool) -> None:
         click.echo(f"  {username:<14} {role}")
     click.echo("\nAchtung: Diese Konten und ihr Passwort sind öffentlich bekannt und nur zum Ausprobieren gedacht. "
                "Nicht auf einem Server verwenden, der aus dem Internet erreichbar ist.", err=True)
+
+
+# -- notifications ----------------------------------------------------------------------------
+
+notifications_cli = AppGroup("notifications", help="Benachrichtigungs-Mails versenden.")
+
+
+@notifications_cli.command("send")
+@click.option("--once", is_flag=True, help="Nur versenden, was fällig ist, dann beenden (für cron).")
+@click.option("--interval", default=30.0, show_default=True, help="Sekunden zwischen zwei Durchläufen.")
+def notifications_send(once: bool, interval: float) -> None:
+    """Leert die Mail-Warteschlange; läuft ohne --once als Worker weiter."""
+    from forum.services import mailer
+
+    if once:
+        click.echo(mailer.summary(mailer.run_once()))
+        return
+    mailer.run_forever(interval, echo=click.echo)

@@ -128,7 +128,10 @@ def can_reply(user: Viewer, thread: Thread) -> bool:
 
 
 def can_view_post(user: Viewer, post: Post) -> bool:
-    return can_view_thread(user, post.thread)
+    """A post awaiting approval is seen only by its author and the moderators."""
+    if not can_view_thread(user, post.thread):
+        return False
+    return not post.awaiting_approval or post.author_id == user.id or can_manage_cluster(user, post.thread.board.cluster_id)
 
 
 def can_read_hidden_post(user: Viewer, post: Post) -> bool:
@@ -175,6 +178,74 @@ def can_administer(user: Viewer) -> bool:
     return user.is_admin
 
 
+# -- cluster management -------------------------------------------------------------------
+# Admins run the platform: they manage every cluster's members, invitations and boards. The
+# queues that show content (posts awaiting approval, slow mode of a thread) belong to the
+# cluster's managers. Members never see a queue; a manager of cluster A has no power in B.
+
+def can_manage_members(user: Viewer, cluster_id: int) -> bool:
+    """Member list with activity, roles, removal, suspension, join requests."""
+    return user.is_admin or cluster_id in user.managed_cluster_ids
+
+
+def can_invite(user: Viewer, cluster_id: int) -> bool:
+    return can_manage_members(user, cluster_id)
+
+
+def can_manage_boards(user: Viewer, cluster_id: int | None) -> bool:
+    """Create, rename, describe, reorder and archive boards; platform-wide ones: admins."""
+    if cluster_id is None:
+        return user.is_admin
+    return can_manage_members(user, cluster_id)
+
+
+def can_review_posts(user: Viewer, cluster_id: int) -> bool:
+    """The approval queue and the protective settings show content: managers only."""
+    return cluster_id in user.managed_cluster_ids
+
+
+def can_set_slow_mode(user: Viewer, thread: Thread) -> bool:
+    return can_moderate_thread(user, thread)
+
+
+def is_exempt_from_slow_mode(user: Viewer, thread: Thread) -> bool:
+    return can_manage_cluster(user, thread.board.cluster_id)
+
+
+def can_see_interest(user: Viewer, cluster_id: int | None) -> bool:
+    """An expression of interest: admins, and the managers of the cluster it names."""
+    return user.is_admin or (cluster_id is not None and cluster_id in user.managed_cluster_ids)
+
+
+def interest_queue_condition(user: Viewer):
+    """The query twin of ``can_see_interest`` (a WHERE clause on InterestExpression)."""
+    from forum.models import InterestExpression
+    if user.is_admin:
+        return InterestExpression.id.is_not(None)
+    return InterestExpression.cluster_id.in_(user.managed_cluster_ids)
+
+
+def can_request_join(user: Viewer, cluster: Cluster) -> bool:
+    return user.is_member and cluster.id not in user.cluster_ids
+
+
+def pending_posts_condition(user: Viewer, cluster_id: int | None):
+    """The query twin of the approval part of ``can_view_post`` for one cluster's thread."""
+    if can_manage_cluster(user, cluster_id):
+        return Post.id.is_not(None)
+    return or_(Post.awaiting_approval.is_(False), Post.author_id == user.id) if user.id else Post.awaiting_approval.is_(False)
+
+
+def cluster_suspension(user: Viewer, cluster_id: int | None):
+    """The membership that keeps the viewer read-only in the cluster, or None."""
+    if cluster_id is None or not user.is_member:
+        return None
+    for membership in user.memberships:
+        if membership.cluster_id == cluster_id and not membership.is_active:
+            return membership
+    return None
+
+
 # -- helpers for views --------------------------------------------------------------------
 
 def ensure_visible(visible: bool) -> None:
@@ -187,3 +258,113 @@ def ensure_can(allowed: bool) -> None:
     """Only for objects the viewer may already see: then a refusal is an honest 403."""
     if not allowed:
         abort(403)
+
+
+# -- moderation ---------------------------------------------------------------------------
+# Threads, posts, reports, best practice and the moderation log. A manager's powers end at the
+# border of their cluster; the platform-wide boards are moderated by the platform admins.
+
+def _cluster_of(thread: Thread) -> int | None:
+    return thread.board.cluster_id
+
+
+def can_moderate_post(user: Viewer, post: Post) -> bool:
+    """Hide, unhide, split off, delete with a reason."""
+    return can_view_post(user, post) and can_manage_cluster(user, _cluster_of(post.thread))
+
+
+def can_report_post(user: Viewer, post: Post) -> bool:
+    """Members who read the post flag it (not their own, not a deleted one)."""
+    if post.is_deleted or post.author_id == user.id or not can_view_post(user, post) or not user.is_member:
+        return False
+    cluster_id = _cluster_of(post.thread)
+    return cluster_id is None or cluster_id in user.cluster_ids
+
+
+def can_mark_solution(user: Viewer, thread: Thread) -> bool:
+    """The thread's author (while they may write in the board) or a moderator."""
+    if not can_view_thread(user, thread):
+        return False
+    if can_manage_cluster(user, _cluster_of(thread)):
+        return True
+    return thread.author_id == user.id and can_start_thread(user, thread.board)
+
+
+def can_mark_best_practice(user: Viewer, thread: Thread) -> bool:
+    return can_moderate_thread(user, thread)
+
+
+def can_propose_best_practice(user: Viewer, thread: Thread) -> bool:
+    """Only a cluster's own best practice travels to the platform-wide boards."""
+    return can_moderate_thread(user, thread) and _cluster_of(thread) is not None and thread.is_best_practice
+
+
+def can_view_best_practice(user: Viewer, cluster: Cluster) -> bool:
+    return can_read_cluster(user, cluster.id)
+
+
+def can_view_reports(user: Viewer, cluster_id: int | None) -> bool:
+    """The queue of a cluster: its managers; of the platform-wide boards: the admins."""
+    return can_manage_cluster(user, cluster_id)
+
+
+def can_moderate_anything(user: Viewer) -> bool:
+    """Has a reports queue at all (the navigation shows its count)."""
+    return user.is_admin or bool(user.managed_cluster_ids)
+
+
+def moderated_cluster_condition(user: Viewer, column):
+    """The query twin of ``can_view_reports`` for a ``cluster_id`` column."""
+    managed = column.in_(user.managed_cluster_ids) if user.managed_cluster_ids else false()
+    return or_(managed, column.is_(None)) if user.is_admin else managed
+
+
+def can_view_modlog(user: Viewer, cluster_id: int | None) -> bool:
+    """The cluster's managers and the platform admins; never plain members."""
+    return user.is_admin or can_manage_cluster(user, cluster_id)
+
+
+def can_read_modlog_details(user: Viewer, cluster_id: int | None) -> bool:
+    """What the entries point at (titles, boards, links): only for those who read the cluster.
+    An admin who is not a member sees who did what and why, but no content."""
+    return can_view_modlog(user, cluster_id) and (can_manage_cluster(user, cluster_id) or can_read_cluster(user, cluster_id))
+
+
+def can_view_proposal(user: Viewer, proposal, consent_user_ids: frozenset[int] | set[int]) -> bool:
+    """The proposer, the cluster's managers, and the authors asked for consent."""
+    return user.is_member and (
+        user.id == proposal.proposer_id or user.id in consent_user_ids or can_manage_cluster(user, proposal.cluster_id)
+    )
+
+
+# -- notifications: reactions and watching ------------------------------------------------
+
+def can_react(user: Viewer, post: Post) -> bool:
+    """Members who may write in the board react to others' visible, readable posts."""
+    if post.is_deleted or post.is_hidden or post.author_id == user.id or not user.is_member:
+        return False
+    board = post.thread.board
+    return can_view_post(user, post) and (board.cluster_id is None or board.cluster_id in user.writable_cluster_ids)
+
+
+def can_watch(user: Viewer, target_type: str, target: Thread | Board | Cluster | None) -> bool:
+    """Watching needs what the level is about to be readable."""
+    if target is None or not user.is_member:
+        return False
+    if target_type == "thread":
+        return can_view_thread(user, target)
+    if target_type == "board":
+        return can_view_board(user, target)
+    return target_type == "cluster" and can_read_cluster(user, target.id)
+
+
+# -- search -------------------------------------------------------------------------------
+
+def readable_board_scope(user: Viewer) -> tuple[frozenset[int] | None, bool]:
+    """``visible_board_ids`` in the shape a search index filters on: (clusters whose boards
+    the viewer reads — ``None`` for every cluster —, whether the platform-wide boards are
+    readable). ``tests/test_search_permissions.py`` asserts both select the same boards."""
+    platform_wide = bool(user.is_member)
+    if user.is_admin and _admins_read_all():
+        return None, platform_wide
+    return frozenset(user.cluster_ids), platform_wide

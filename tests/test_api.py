@@ -14,6 +14,7 @@ from forum.models import Post, utcnow
 from forum.services import posting
 from tests import factories
 from tests.test_openapi import PREFIX, openapi_path, spec_checked_client  # noqa: F401  (autouse fixture)
+from tests.test_moderation_matrix import API_MATRIX as MODERATION_API_MATRIX
 
 ROLES = ("anonymous", "outsider", "member", "manager", "admin")
 
@@ -50,7 +51,38 @@ MATRIX = [
     ("DELETE", "/posts/{post_id}", lambda w: f"/posts/{_reply_in_a(w).id}", None, (401, 404, 204, 204, 404)),
     ("GET", "/posts/{post_id}/revisions", lambda w: f"/posts/{w.thread_a.first_post_id}/revisions", None,
      (401, 404, 200, 200, 404)),
+    # -- cluster management
+    ("POST", "/clusters/{slug}/invites", lambda w: f"/clusters/{w.cluster_a.slug}/invites",
+     {"email": "neuer.betrieb@example.org", "role": "member"}, (401, 404, 403, 201, 201)),
+    ("GET", "/clusters/{slug}/invites", lambda w: f"/clusters/{w.cluster_a.slug}/invites", None,
+     (401, 404, 403, 200, 200)),
+    ("GET", "/clusters/{slug}/members", lambda w: f"/clusters/{w.cluster_a.slug}/members", None,
+     (401, 404, 403, 200, 200)),
+    ("POST", "/invites/{token}/accept", lambda w: f"/invites/{_invite_token(w)}/accept",
+     {"username": "neu.im.cluster", "password": "ganz-geheim-123"}, (200, 200, 200, 200, 200)),
+    # -- notifications, watching, reactions
+    ("GET", "/notifications", lambda w: "/notifications?unread=1", None, (401, 200, 200, 200, 200)),
+    ("POST", "/notifications/read", lambda w: "/notifications/read", {"all": True}, (401, 200, 200, 200, 200)),
+    ("PUT", "/threads/{thread_id}/watch", lambda w: f"/threads/{w.thread_a.id}/watch", {"level": "watching"},
+     (401, 404, 200, 200, 404)),
+    ("PUT", "/boards/{board_id}/watch", lambda w: f"/boards/{w.board_a.id}/watch", {"level": "muted"},
+     (401, 404, 200, 200, 404)),
+    ("PUT", "/clusters/{slug}/watch", lambda w: f"/clusters/{w.cluster_a.slug}/watch", {"level": "watching"},
+     (401, 404, 200, 200, 404)),
+    ("GET", "/posts/{post_id}/reactions", lambda w: f"/posts/{w.thread_a.first_post_id}/reactions", None,
+     (401, 404, 200, 200, 404)),
+    ("PUT", "/posts/{post_id}/reactions/{kind}", lambda w: f"/posts/{_reply_in_a(w).id}/reactions/daumen", None,
+     (401, 404, 403, 200, 404)),
+    ("DELETE", "/posts/{post_id}/reactions/{kind}", lambda w: f"/posts/{_reply_in_a(w).id}/reactions/daumen", None,
+     (401, 404, 403, 200, 404)),
 ]
+MATRIX += MODERATION_API_MATRIX  # -- moderation (tests/test_moderation_matrix.py)
+
+
+def _invite_token(world):
+    from forum.services import membership
+    from tests import membership_factories
+    return membership.token_for(membership_factories.invitation(world.cluster_a, world.manager))
 
 
 @pytest.mark.parametrize("role", ROLES)

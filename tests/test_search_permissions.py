@@ -108,3 +108,62 @@ def test_anonymous_finds_nothing(secrets, app):
 
     assert run(Anonymous(), "Wärmepumpe").total == 0
     assert service.suggest(Anonymous(), "Wärm") == []
+
+
+# -- the index's restriction is the permission twin ---------------------------------------
+
+SCOPE_ROLES = ["member", "manager", "outsider", "manager_b", "admin", "loner"]
+
+
+def _scope_boards(user) -> set[int]:
+    """The boards the search scope of ``user`` selects, evaluated over every board."""
+    from sqlalchemy import select
+
+    from forum.extensions import db
+    from forum.models import Board
+
+    from forum.permissions import readable_board_scope
+
+    cluster_ids, platform = readable_board_scope(user)
+    boards = db.session.execute(select(Board.id, Board.cluster_id)).all()
+    return {board_id for board_id, cluster_id in boards
+            if (cluster_id is None and platform)
+            or (cluster_id is not None and (cluster_ids is None or cluster_id in cluster_ids))}
+
+
+@pytest.mark.parametrize("admins_read_all", [False, True])
+@pytest.mark.parametrize("role", SCOPE_ROLES + ["anonymous"])
+def test_search_scope_selects_exactly_the_visible_boards(secrets, app, db, role, admins_read_all):
+    from forum.permissions import Anonymous, visible_board_ids
+
+    app.config["ADMINS_READ_ALL"] = admins_read_all
+    user = Anonymous() if role == "anonymous" else getattr(secrets, role)
+    assert _scope_boards(user) == set(db.session.scalars(visible_board_ids(user)))
+
+
+@pytest.mark.parametrize("role, sees_b", MATRIX)
+def test_the_index_itself_restricts_without_the_database_check(secrets, role, sees_b):
+    """The backend alone (no fresh database check of the page's hits) keeps cluster B's
+    post out: the restriction is inside the index query, so totals are safe too."""
+    from forum.search.backend import Query
+
+    user = getattr(secrets, role)
+    service.drain()
+    result = service.backend().search(Query(text=SECRET, board_ids=frozenset(), scope=service.scope(user)))
+    assert (result.total == 1) is sees_b and len(result.hits) == result.total
+
+
+def test_pages_group_posts_by_thread_and_count_threads(secrets, db):
+    """Many matching replies in one thread are one hit; pages do not repeat threads."""
+    threads = [factories.thread(secrets.board_a, secrets.member, f"Flachdach {n}", "Flachdach abdichten")
+               for n in range(5)]
+    for _ in range(3):
+        posting.reply(secrets.member, threads[0], "Noch einmal Flachdach mit Bitumen.")
+    db.session.commit()
+    service.drain()
+    first = run(secrets.member, "Flachdach", per_page=2)
+    assert first.total == 5 and len(first.items) == 2
+    seen = [item.thread_id for page in (1, 2, 3) for item in run(secrets.member, "Flachdach", per_page=2, page=page).items]
+    assert sorted(seen) == sorted(t.id for t in threads)
+    newest = run(secrets.member, "Flachdach", sort="newest")
+    assert newest.items[0].thread_id == threads[0].id    # its latest reply is the newest match

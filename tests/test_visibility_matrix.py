@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
+from tests.test_moderation_matrix import WEB_GET as MODERATION_WEB_GET, WEB_POST as MODERATION_WEB_POST
 
 ROLES = ["anonymous", "outsider", "member", "manager", "manager_b", "admin"]
 
@@ -14,6 +15,38 @@ SIGNED_IN = {"anonymous": "login", "outsider": 200, "member": 200, "manager": 20
 PUBLIC = {role: 200 for role in ROLES}
 ADMIN_ONLY = {"anonymous": "login", "outsider": 404, "member": 404, "manager": 404, "manager_b": 404, "admin": 200}
 OWN_POST = {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 404}
+
+# -- cluster management
+MANAGE = {"anonymous": "login", "outsider": 404, "member": 404, "manager": 200, "manager_b": 404, "admin": 200}
+REVIEW = {**MANAGE, "admin": 404}  # queues that show content: the cluster's managers only
+MANAGE_POST = {"anonymous": "login", "outsider": 404, "member": 404, "manager": 302, "manager_b": 404, "admin": 302}
+REVIEW_POST = {**MANAGE_POST, "admin": 404}
+ADMIN_POST = {**ADMIN_ONLY, "admin": 302}
+
+
+def _manage(w, rest=""):
+    return f"/c/{w.cluster_a.slug}/verwaltung{rest}"
+
+
+def _invitation(w):
+    from tests import membership_factories
+    return membership_factories.invitation(w.cluster_a, w.manager).id
+
+
+def _join_request(w):
+    from tests import membership_factories
+    return membership_factories.join_request(w.cluster_a, w.loner).id
+
+
+def _interest(w):
+    from tests import membership_factories
+    return membership_factories.interest(w.cluster_a).id
+
+
+def _pending(w):
+    from tests import membership_factories
+    return membership_factories.pending_post(w.thread_a, w.member).id
+
 
 # endpoint → (URL for cluster A's objects, expected statuses)
 GET_MATRIX = {
@@ -40,15 +73,71 @@ GET_MATRIX = {
     "admin.users": (lambda w, ids: "/admin/konten", ADMIN_ONLY),
     "admin.cluster_list": (lambda w, ids: "/admin/cluster", ADMIN_ONLY),
     "admin.cluster_detail": (lambda w, ids: f"/admin/cluster/{w.cluster_a.slug}", ADMIN_ONLY),
+    "manage.home": (lambda w, ids: "/verwaltung", {**MANAGE, "manager": 302, "manager_b": 302}),
+    "manage.overview": (lambda w, ids: _manage(w), MANAGE),
+    "manage.members": (lambda w, ids: _manage(w, "/mitglieder"), MANAGE),
+    "manage.invitations": (lambda w, ids: _manage(w, "/einladungen"), MANAGE),
+    "manage.requests": (lambda w, ids: _manage(w, "/anfragen"), MANAGE),
+    "manage.boards": (lambda w, ids: _manage(w, "/bretter"), MANAGE),
+    "manage.board_edit": (lambda w, ids: _manage(w, f"/bretter/{w.board_a.id}"), MANAGE),
+    "manage.protection_settings": (lambda w, ids: _manage(w, "/schutz"), REVIEW),
+    "manage.slow_mode": (lambda w, ids: f"/t/{w.thread_a.id}/langsamer-modus", REVIEW),
+    "join.mitmachen": (lambda w, ids: "/mitmachen", PUBLIC),
+    "join.invitation": (lambda w, ids: "/einladung/kein-gueltiger-link", {role: 400 for role in ROLES}),
+    "admin.user_detail": (lambda w, ids: f"/admin/konten/{w.member.username}", ADMIN_ONLY),
+    "admin.cluster_edit": (lambda w, ids: f"/admin/cluster/{w.cluster_a.slug}/bearbeiten", ADMIN_ONLY),
+    "admin.boards": (lambda w, ids: "/admin/bretter", ADMIN_ONLY),
+    "admin.board_edit": (lambda w, ids: f"/admin/bretter/{w.platform_board.id}", ADMIN_ONLY),
+    "admin.interests": (lambda w, ids: "/admin/interessenten", ADMIN_ONLY),
     "search.results": (lambda w, ids: "/search?q=Azubi", SIGNED_IN),
     "search.completions": (lambda w, ids: "/search/vorschlaege?q=Azu", SIGNED_IN),
+    # -- notifications
+    "notifications.index": (lambda w, ids: "/benachrichtigungen", SIGNED_IN),
+    "notifications.open_notification": (lambda w, ids: "/benachrichtigungen/999999",
+                                        {**{r: 404 for r in ROLES}, "anonymous": "login"}),
+    "notifications.settings": (lambda w, ids: "/konto/benachrichtigungen", SIGNED_IN),
+    "notifications.unsubscribe": (lambda w, ids: "/abmelden/ungueltig", {r: 404 for r in ROLES}),
+    "notifications.first_unread": (lambda w, ids: f"/t/{w.thread_a.id}/ungelesen", {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.thread_mentions": (lambda w, ids: f"/t/{w.thread_a.id}/erwaehnungen?q=mi", PRIVATE),
+    "notifications.board_mentions": (lambda w, ids: f"/b/{w.board_a.id}/erwaehnungen?q=mi", PRIVATE),
 }
 # POST-only routes: the form is sent by each role; outsiders must get 404 for private objects.
 POST_MATRIX = {
     "main.language": (lambda w, ids: "/sprache", {"locale": "de"}, {role: 302 for role in ROLES}),
     "threads.preview": (lambda w, ids: "/vorschau", {"body": "**fett**"}, SIGNED_IN),
+    # -- cluster management (in this order: the later ones change the member and the board)
+    "manage.invitation_resend": (lambda w, ids: _manage(w, f"/einladungen/{_invitation(w)}/erneut"), {}, MANAGE_POST),
+    "manage.invitation_revoke": (lambda w, ids: _manage(w, f"/einladungen/{_invitation(w)}/widerrufen"), {},
+                                 MANAGE_POST),
+    "manage.request_decide": (lambda w, ids: _manage(w, f"/anfragen/{_join_request(w)}/ablehnen"), {}, MANAGE_POST),
+    "manage.interest_decide": (lambda w, ids: _manage(w, f"/interessenten/{_interest(w)}/ablehnen"), {}, MANAGE_POST),
+    "manage.post_decide": (lambda w, ids: _manage(w, f"/freigaben/{_pending(w)}/freigeben"), {}, REVIEW_POST),
+    "manage.member_role": (lambda w, ids: _manage(w, f"/mitglieder/{w.member.id}/rolle"), {"role": "member"},
+                           MANAGE_POST),
+    "manage.member_suspend": (lambda w, ids: _manage(w, f"/mitglieder/{w.member.id}/sperren"),
+                              {"reason": "Ton verfehlt"}, MANAGE_POST),
+    "manage.member_unsuspend": (lambda w, ids: _manage(w, f"/mitglieder/{w.member.id}/entsperren"), {}, MANAGE_POST),
+    "manage.member_remove": (lambda w, ids: _manage(w, f"/mitglieder/{w.member.id}/entfernen"), {}, MANAGE_POST),
+    "manage.board_move": (lambda w, ids: _manage(w, f"/bretter/{w.board_a.id}/runter"), {}, MANAGE_POST),
+    "manage.board_archive": (lambda w, ids: _manage(w, f"/bretter/{w.board_a.id}/archivieren"), {}, MANAGE_POST),
+    "join.request_join": (lambda w, ids: f"/mitmachen/{w.cluster_a.slug}/anfragen", {},
+                          {**{r: 302 for r in ROLES}, "anonymous": "login"}),
+    "admin.user_suspend": (lambda w, ids: f"/admin/konten/{w.loner.username}/sperren", {"reason": "Spam"}, ADMIN_POST),
+    "admin.board_move": (lambda w, ids: f"/admin/bretter/{w.platform_board.id}/hoch", {}, ADMIN_POST),
+    "admin.board_archive": (lambda w, ids: f"/admin/bretter/{w.platform_board.id}/archivieren", {}, ADMIN_POST),
+    "admin.interest_decide": (lambda w, ids: f"/admin/interessenten/{_interest(w)}/ablehnen", {}, ADMIN_POST),
+    # -- notifications
+    "notifications.mark_read": (lambda w, ids: "/benachrichtigungen/gelesen", {"alle": "1"},
+                                {**{r: 302 for r in ROLES}, "anonymous": "login"}),
+    "notifications.watch": (lambda w, ids: f"/beobachten/thread/{w.thread_a.id}", {"level": "watching"},
+                            {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.board_read": (lambda w, ids: f"/b/{w.board_a.id}/gelesen", {}, {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.react": (lambda w, ids: f"/p/{ids['post']}/reaktion", {"kind": "daumen"},
+                            {**PRIVATE, "member": 302, "manager": 302}),
+    **MODERATION_WEB_POST,  # -- moderation (tests/test_moderation_matrix.py)
     "auth.logout": (lambda w, ids: "/logout", {}, {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # last: signs out
 }
+GET_MATRIX.update(MODERATION_WEB_GET)  # -- moderation
 NOT_WEB = {"static"}
 
 

@@ -15,7 +15,8 @@ from forum.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC_ENDPOINTS = frozenset({"api.create_token", "api.openapi_document"})
+PUBLIC_ENDPOINTS = frozenset({"api.create_token", "api.openapi_document",
+                              "api.accept_invite"})  # an invitation may create the account
 
 
 @bp.before_request
@@ -30,11 +31,16 @@ def _signed_in() -> None:
 @bp.before_request
 def _csrf_for_sessions() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS") and not is_token_request() and request.endpoint != "api.create_token":
+        if request.endpoint == "api.accept_invite" and not current_user.is_authenticated:
+            return  # no session to ride on: the signed link is the credential
         csrf.protect()
 
 
 def init_app(app: Flask) -> None:
     from forum.api import openapi, routes, search  # noqa: F401  (registers the views on bp)
+    from forum.api import moderation  # noqa: F401  (moderation endpoints)
+    from forum.api import notifications  # noqa: F401  (notifications, watching, reactions)
+    from forum.api import membership  # noqa: F401  (cluster management: invites, members)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

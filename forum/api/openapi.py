@@ -54,13 +54,15 @@ BOARD = {"id": ID, "cluster_id": {"anyOf": [ID, {"type": "null"}], "description"
 THREAD = {"id": ID, "board_id": ID, "title": TEXT, "author": nullable("Author"),
           "tags": {"type": "array", "items": ref("Tag")}, "is_pinned": FLAG, "is_locked": FLAG,
           "reply_count": COUNT, "first_post_id": {"anyOf": [ID, {"type": "null"}]}, "created_at": STAMP,
-          "last_activity_at": STAMP, "last_poster": nullable("Author"), "url": PATH}
+          "last_activity_at": STAMP, "last_poster": nullable("Author"), "url": PATH,
+          # -- moderation
+          "lock_reason": TEXT, "is_best_practice": FLAG, "solution_post_id": {"anyOf": [ID, {"type": "null"}]}}
 POST = {"id": ID, "thread_id": ID, "parent_id": {"anyOf": [ID, {"type": "null"}]}, "depth": COUNT,
         "author": nullable("Author"),
         "body_html": {"type": "string", "description": "bereinigtes HTML; leer bei gelöschten Beiträgen und bei "
                                                        "ausgeblendeten, die der Aufrufer nicht lesen darf"},
         "created_at": STAMP, "edited_at": NULLABLE_STAMP, "revision_count": COUNT, "deleted": FLAG, "hidden": FLAG,
-        "url": PATH}
+        "hidden_reason": TEXT, "url": PATH}
 
 SCHEMAS = {
     "Error": obj({"error": obj({"code": TEXT, "message": TEXT})}),
@@ -113,6 +115,7 @@ ERRORS = {
     "401": ("Unauthorized", "Nicht angemeldet, Zugangstoken ungültig oder falsche Zugangsdaten"),
     "403": ("Forbidden", "Sichtbar, aber nicht erlaubt (z. B. fremder Beitrag, gesperrtes Thema)"),
     "404": ("NotFound", "Unbekannt oder für den Aufrufer nicht sichtbar"),
+    "409": ("Conflict", "Widerspricht dem aktuellen Stand (z. B. schon Mitglied, schon entschieden)"),
     "413": ("TooLarge", "Anfrage größer als erlaubt"),
     "415": ("UnsupportedMediaType", "Inhalt ist kein JSON"),
     "429": ("TooManyRequests", "Zu viele Anfragen"),
@@ -213,6 +216,22 @@ PATHS = {
 
 @cache
 def document() -> dict:
+    from forum.api import openapi_moderation  # -- moderation: its paths and schemas
+
+    for path, item in openapi_moderation.PATHS.items():
+        PATHS.setdefault(path, {}).update(item)
+    SCHEMAS.update(openapi_moderation.SCHEMAS)
+    from forum.api import openapi_notifications  # -- notifications: its paths and schemas
+
+    for path, item in openapi_notifications.PATHS.items():
+        PATHS.setdefault(path, {}).update(item)
+    SCHEMAS.update(openapi_notifications.SCHEMAS)
+    SCHEMAS["Post"]["properties"].update(openapi_notifications.POST_FIELDS)  # optional, on new posts only
+    from forum.api import openapi_membership  # -- cluster management: invites, members
+
+    for path, item in openapi_membership.PATHS.items():
+        PATHS.setdefault(path, {}).update(item)
+    SCHEMAS.update(openapi_membership.SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {

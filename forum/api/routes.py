@@ -20,7 +20,7 @@ from forum.errors import ServiceError, ValidationError
 from forum.extensions import db, limiter
 from forum.models import Cluster, Post
 from forum.rendering import has_control_characters
-from forum.services import accounts, posting, reading
+from forum.services import accounts, mentions, posting, reading
 
 VIEWS = ("tree", "flat")
 REVISIONS_PER_PAGE = 50
@@ -88,6 +88,7 @@ def create_thread(board_id: int):
     thread = posting.create_thread(viewer(), board, data.get("title"), data.get("body"), tags)
     answer = serializers.thread(thread)
     answer["first_post"] = serializers.post(viewer(), db.session.get(Post, thread.first_post_id))
+    answer["first_post"].update(mentions.api_fields())  # notifications: mentions that notified nobody
     return answer, 201, {"Location": url_for("api.thread", thread_id=thread.id)}
 
 
@@ -96,8 +97,8 @@ def thread(thread_id: int):
     item = thread_or_404(thread_id)
     view = _view_arg()
     page, per_page = page_args(current_app.config["POSTS_PER_PAGE"])
-    result = reading.thread_page(item, view, page, per_page)
     user = viewer()
+    result = reading.thread_page(item, view, page, per_page, viewer=user)
     answer = page_of([serializers.post(user, row.post) for row in result.rows], result.page, result.per_page,
                      result.total)
     answer.update(thread=serializers.thread(item), view=view, pages=result.pages)
@@ -117,7 +118,7 @@ def create_post(thread_id: int):
     data = json_body()
     parent_id = id_field(data, "parent_id")
     post = posting.reply(viewer(), thread, data.get("body"), parent_id)
-    return serializers.post(viewer(), post), 201
+    return {**serializers.post(viewer(), post), **mentions.api_fields()}, 201  # notifications: unnotified mentions
 
 
 @bp.patch("/posts/<int:post_id>")

@@ -65,6 +65,10 @@ def thread(item: Thread) -> dict:
         "last_activity_at": isoformat(item.last_activity_at),
         "last_poster": author(item.last_poster),
         "url": url_for("threads.show", thread_id=item.id, _external=False),
+        # -- moderation
+        "lock_reason": item.lock_reason,
+        "is_best_practice": item.is_best_practice,
+        "solution_post_id": item.solution_post_id,
     }
 
 
@@ -89,6 +93,7 @@ def post(viewer: Viewer, item: Post) -> dict:
         "revision_count": item.revision_count,
         "deleted": item.is_deleted,
         "hidden": item.is_hidden,
+        "hidden_reason": item.hidden_reason if item.is_hidden else "",  # -- moderation
         "url": url_for("threads.permalink", post_id=item.id, _external=False),
     }
 
@@ -120,4 +125,52 @@ def account(user: User, platform_boards: list[Board]) -> dict:
             for m in sorted(user.memberships, key=lambda m: m.cluster.name)
         ],
         "platform_boards": [board(b) for b in platform_boards],
+    }
+
+
+# -- moderation -------------------------------------------------------------------------------
+
+def report(viewer: Viewer, item) -> dict:
+    return {
+        "id": item.id,
+        "post": post(viewer, item.post),
+        "reason": item.reason,
+        "text": item.text,
+        "state": item.state,
+        "reporter": author(item.reporter),
+        "created_at": isoformat(item.created_at),
+        "resolved_at": isoformat(item.resolved_at),
+        "resolved_by": author(item.resolved_by),
+        "action": item.action,
+        "note": item.note,
+        "url": url_for("moderation.report", report_id=item.id, _external=False),
+    }
+
+
+def log_entry(item, with_details: bool) -> dict:
+    """An admin who does not read the cluster learns who did what and why, not what it touched."""
+    return {
+        "id": item.id,
+        "action": item.action,
+        "actor": author(item.actor),
+        "target_type": item.target_type,
+        "target_id": item.target_id,
+        "reason": item.reason,
+        "details": dict(item.details or {}) if with_details else {},
+        "created_at": isoformat(item.created_at),
+    }
+
+
+def proposal(item) -> dict:
+    return {
+        "id": item.id,
+        "thread_id": item.thread_id,
+        "target_board_id": item.target_board_id,
+        "state": item.state,
+        "published_thread_id": item.published_thread_id,
+        "created_at": isoformat(item.created_at),
+        "decided_at": isoformat(item.decided_at),
+        "consents": [{"author": author(c.user), "state": c.state, "decided_at": isoformat(c.decided_at)}
+                     for c in item.consents],
+        "url": url_for("moderation.proposal", proposal_id=item.id, _external=False),
     }

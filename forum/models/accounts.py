@@ -37,8 +37,8 @@ class User(UserMixin, db.Model):
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+        back_populates="user", cascade="all, delete-orphan"
+    )  # loaded with the signed-in viewer (accounts.load_session_user), lazily for anyone else
 
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 

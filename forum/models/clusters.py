@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
@@ -34,6 +34,9 @@ class Cluster(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     region: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # -- cluster management: Themenfelder (tag slugs) for the Mitmachen page; protective settings
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    approval_post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: off
 
     boards: Mapped[list[Board]] = relationship(
         back_populates="cluster", order_by="Board.position, Board.id"
@@ -58,6 +61,9 @@ class Membership(db.Model):
         default=MembershipState.ACTIVE,
     )
     joined_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # -- cluster management: a suspension within the cluster (read-only), optionally until a date
+    suspension_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    suspended_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     cluster: Mapped[Cluster] = relationship()
@@ -70,7 +76,10 @@ class Membership(db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.state == MembershipState.ACTIVE
+        """May write; a suspension whose end date has passed no longer applies."""
+        if self.state == MembershipState.ACTIVE:
+            return True
+        return self.suspended_until is not None and self.suspended_until <= utcnow()
 
 
 class Board(db.Model):

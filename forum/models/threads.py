@@ -5,7 +5,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text,
+    Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,6 +55,11 @@ class Thread(db.Model):
     # Denormalised counters: replies (posts after the opening post) and top-level replies.
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     branch_count: Mapped[int] = mapped_column(Integer, default=0)
+    # -- cluster management: slow mode, one post per member every N minutes (0: off)
+    slow_mode_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # -- moderation: the reply marked as "Lösung" (one per thread) and the "Best Practice" mark
+    solution_post_id: Mapped[int | None] = mapped_column(Integer)
+    is_best_practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     board: Mapped[Board] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
@@ -99,6 +104,9 @@ class Post(db.Model):
     hidden_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     hidden_reason: Mapped[str] = mapped_column(String(500), default="")
+    # -- cluster management: a new member's post waits for a manager; invisible to others and
+    # never indexed for search until approved
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     thread: Mapped[Thread] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

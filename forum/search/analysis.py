@@ -8,8 +8,10 @@ Rules, each applied the same way to documents and to queries:
 * Snowball German stemming (Betrieb, Betriebe, Betriebs → ``betrieb``), plus the plural -s
   of words ending in a vowel (Azubis → azubi);
 * German stop words are dropped, with positions renumbered so phrases still line up;
-* a sub-word field holds the suffixes of long words, so "Pumpe" or "Förderung" can find
-  "Wärmepumpenförderung" (queried as a low-weight prefix).
+* compounds: "Pumpe" or "Förderung" find "Wärmepumpenförderung" because the query also
+  asks, at a low weight, for the index words that contain the word's stem (a substring scan
+  of the lexicon, ``forum.search.collect``); ``word_parts`` lists the sub-words that way
+  reachable, and the snippet marks them.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "ẞ": "ss"}
 _DIGRAPH = re.compile(r"ae|oe|(?<![aeq])ue")
 _PLURAL_S = re.compile(r"(?<=[aio])s$")
 MIN_PART = 4          # shortest compound part the sub-word field can find
-MIN_COMPOUND = 7      # shorter words are not split
+MIN_COMPOUND = 8      # shorter words are not split
 PART_START = 3        # a part starts at least this far into the word
 
 _stemmer = GermanStemmer()
@@ -51,8 +53,16 @@ def _unfold_digraphs(word: str) -> str:
     return _DIGRAPH.sub(lambda m: {"ae": "ä", "oe": "ö", "ue": "ü"}[m.group(0)], word)
 
 
+# Question words and auxiliaries of natural questions ("Wann wurde … entschieden?"): they
+# match nearly every text and would only dilute the bonus for matching more of the words.
+QUESTION_WORDS = {"wann", "wer", "wem", "wen", "wessen", "wo", "woher", "wohin", "warum", "wieso", "weshalb",
+                  "wodurch", "womit", "wofür", "wovon", "worauf", "woraus", "worin", "worum", "wogegen",
+                  "worden", "geworden", "welch"}
+
+
 def _stopwords() -> frozenset[str]:
     base = set(stopwords_for_language("de")) | {"dass", "ueber", "fuer", "wurde", "wurden", "gibt", "bzw", "z", "b"}
+    base |= QUESTION_WORDS
     return frozenset(base | {fold(w) for w in base})
 
 
@@ -100,15 +110,16 @@ def part_key(word: str) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def word_parts(word: str) -> tuple[str, ...]:
-    """The sub-word terms of a long word: itself and every suffix that starts at least
-    ``PART_START`` letters in and is at least ``MIN_PART`` long."""
+    """The sub-word terms of a long word: every suffix that starts at least ``PART_START``
+    letters in and is at least ``MIN_PART`` long. (A compound's head is found by a prefix
+    query on the stemmed word itself.)"""
     lower = word.lower()
     if len(lower) < MIN_COMPOUND or is_stopword(lower):
         return ()
     folded = fold_digraphs(fold(lower))
     if folded.isdigit():
         return ()
-    return (folded,) + tuple(folded[i:] for i in range(PART_START, len(folded) - MIN_PART + 1))
+    return tuple(folded[i:] for i in range(PART_START, len(folded) - MIN_PART + 1))
 
 
 _LINKS = ("es", "en", "s", "n", "e")   # Fugenelemente at the end of a compound's head
@@ -153,19 +164,6 @@ class GermanFilter(Filter):
                 yield token
 
 
-class PartsFilter(Filter):
-    """Sub-word terms of long words; positions are not kept for this field."""
-
-    def __eq__(self, other):
-        return other is not None and self.__class__ is other.__class__
-
-    def __call__(self, tokens):
-        for token in tokens:
-            for part in word_parts(token.text):
-                token.text = part
-                yield token
-
-
 class FoldFilter(Filter):
     """Lower case and folded, nothing more (names)."""
 
@@ -180,10 +178,6 @@ class FoldFilter(Filter):
 
 def german_analyzer():
     return RegexTokenizer(WORD) | GermanFilter()
-
-
-def parts_analyzer():
-    return RegexTokenizer(WORD) | PartsFilter()
 
 
 def name_analyzer():

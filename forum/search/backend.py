@@ -27,10 +27,21 @@ class PostDocument:
     best_practice: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """What a viewer may read, in the shape an index filters on cheaply: the boards of
+    ``cluster_ids`` (``None``: of every cluster) and, with ``platform``, the platform-wide
+    boards. ``permissions.readable_board_scope`` makes it; it selects exactly the boards of
+    ``permissions.visible_board_ids``."""
+    cluster_ids: frozenset[int] | None
+    platform: bool
+
+
 @dataclasses.dataclass
 class Query:
-    """A search as the backend runs it. ``board_ids`` is the permission restriction: only
-    posts in these boards can match, so counts and pages never include anything else."""
+    """A search as the backend runs it. ``scope`` (or, without it, ``board_ids``) is the
+    permission restriction: only posts there can match, so counts and pages never include
+    anything else. ``board_ids`` are the same boards as ids (for a last check of hits)."""
     text: str
     board_ids: frozenset[int]
     cluster_id: int | None = None
@@ -42,6 +53,7 @@ class Query:
     sort: str = "relevance"          # or "newest"
     offset: int = 0
     limit: int = 20
+    scope: Scope | None = None
 
 
 @dataclasses.dataclass
@@ -58,7 +70,7 @@ class Hit:
 @dataclasses.dataclass
 class Result:
     hits: list[Hit]
-    total: int                        # matching threads
+    total: int                        # matching threads; an estimate above collect.TOTAL_EXACT
     suggestion: str | None = None     # "Meinten Sie …?"
 
 
@@ -90,5 +102,5 @@ class Backend(Protocol):
 
     def search(self, query: Query) -> Result: ...
 
-    def suggest(self, prefix: str, board_ids: frozenset[int], limit: int = 8) -> list[str]:
-        """Completions for a word being typed, taken only from posts in ``board_ids``."""
+    def suggest(self, prefix: str, scope: Scope, limit: int = 8) -> list[str]:
+        """Completions for a word being typed, taken only from posts in ``scope``."""

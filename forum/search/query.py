@@ -4,6 +4,11 @@ Syntax: words (any of them may match; documents matching more of them rank highe
 ``"quoted phrases"``, ``-wort`` / ``-"eine Phrase"`` to exclude, ``wort*`` for prefixes.
 Each word also matches its synonyms (``synonyms.txt``) and, at a low weight, compounds
 that contain it (the sub-word field).
+
+Prefix-like matches (``wort*``, compound parts) are not Whoosh ``Prefix`` queries (those read
+every posting of every expanded term and score them all alike). Instead ``Expand`` callables
+(the backend's, cached) turn a prefix (``expand``) or a word inside compounds (``contains``)
+into at most ``MAX_EXPANSION`` ordinary scored terms, the most frequent first.
 """
 from __future__ import annotations
 
@@ -17,13 +22,18 @@ from whoosh import query as wq
 
 from forum.search import analysis
 
-TITLE_BOOST = 2.5
+TITLE_BOOST = 1.5
 AUTHOR_BOOST = 0.6
 SYNONYM_BOOST = 0.7
 SURE_PART = 6            # a part this long counts even when the rest of the word is unknown
 SPLIT_BOOST = 0.5        # the parts of a compound the user typed (Photovoltaikanlage → Photovoltaik, Anlage)
 COORDINATION = 0.9
+PART_BOOST = 0.1         # a compound that contains the word, or a word that starts with it
+PREFIX_BOOST = 0.8       # wort*
+MAX_EXPANSION = 24       # terms one prefix may stand for
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
+
+Expand = Callable[[str, str], list[str]]   # (field, prefix) → index terms with that prefix
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
@@ -101,12 +111,12 @@ def synonyms_of(forms: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ..
 
 def _alternatives(field: str, forms: tuple[str, ...], boost: float) -> wq.Query:
     terms = [wq.Term(field, form, boost=boost) for form in forms]
-    return terms[0] if len(terms) == 1 else wq.Or(terms)
+    return terms[0] if len(terms) == 1 else wq.DefaultOr(terms)
 
 
 def word_query(forms: tuple[str, ...], boost: float = 1.0) -> wq.Query:
     """One word in the title (weighted higher) or the body; BM25F sums both."""
-    return wq.Or([_alternatives("title", forms, TITLE_BOOST * boost), _alternatives("body", forms, boost)])
+    return wq.DefaultOr([_alternatives("title", forms, TITLE_BOOST * boost), _alternatives("body", forms, boost)])
 
 
 def phrase_query(sequence: list[tuple[str, ...]], boost: float = 1.0) -> wq.Query:
@@ -115,7 +125,7 @@ def phrase_query(sequence: list[tuple[str, ...]], boost: float = 1.0) -> wq.Quer
     variants = list(dict.fromkeys((tuple(f[0] for f in sequence), tuple(f[-1] for f in sequence))))
     phrases = [wq.Phrase(field, list(words), boost=boost * (TITLE_BOOST if field == "title" else 1.0))
                for words in variants for field in ("title", "body")]
-    return wq.Or(phrases)
+    return wq.DefaultOr(phrases)
 
 
 def _sequence(found: list[str]) -> list[tuple[str, ...]]:
@@ -139,7 +149,18 @@ def compound_parts(word: str, known: Callable[[str], bool]) -> list[str]:
     return list(dict.fromkeys(p for p in parts if len(p) >= 3))
 
 
-def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = None) -> wq.Query | None:
+def expansion(field: str, prefix: str, boost: float, expand: Expand | None) -> wq.Query | None:
+    """The terms ``prefix`` stands for as scored terms (``None`` when there are none)."""
+    if expand is None:
+        return wq.Prefix(field, prefix, boost=boost)
+    terms = expand(field, prefix)
+    if not terms:
+        return None
+    return _alternatives(field, tuple(terms), boost)
+
+
+def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = None,
+                expand: Expand | None = None, contains: Expand | None = None) -> wq.Query | None:
     forms = analysis.word_forms(word)
     if not forms:
         return None
@@ -156,36 +177,55 @@ def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = N
                 marks.stems.add(part)
     part = analysis.part_key(word)
     if part:
-        alternatives.append(wq.Prefix("parts", part))  # constant score 1, below a real word match
+        # at a low weight, below a real word match: compounds that contain the word
+        for field in ("body", "title"):
+            if contains is not None:
+                terms = contains(field, part)
+                clause = _alternatives(field, tuple(terms), PART_BOOST) if terms else None
+            else:
+                clause = wq.Wildcard(field, f"*{part}*", boost=PART_BOOST)
+            if clause is not None:
+                alternatives.append(clause)
         marks.parts.add(part)
     alternatives.append(wq.Term("author", analysis.fold(word), boost=AUTHOR_BOOST))
     # Or, not DisjunctionMax: Whoosh 2.7.4's DisjunctionMaxMatcher scores with the wrong sub-matcher.
-    return wq.Or(alternatives)
+    return wq.DefaultOr(alternatives)
 
 
-def prefix_clause(word: str, marks: Marks) -> wq.Query | None:
+def prefix_clause(word: str, marks: Marks, expand: Expand | None = None) -> wq.Query | None:
     folded = analysis.fold(word)
     keys = {analysis.stem(folded), analysis.stem(analysis.fold_digraphs(folded))}
     keys = {key for key in keys if len(key) >= 2}
     if not keys:
         return None
     marks.prefixes.update(keys)
-    return wq.Or([wq.Prefix(field, key, boost=TITLE_BOOST if field == "title" else 1.0)
-                  for key in sorted(keys) for field in ("title", "body")])
+    clauses = [expansion(field, key, PREFIX_BOOST * (TITLE_BOOST if field == "title" else 1.0), expand)
+               for key in sorted(keys) for field in ("title", "body")]
+    clauses = [c for c in clauses if c is not None]
+    return wq.DefaultOr(clauses) if clauses else wq.NullQuery
 
 
-def fuzzy_clause(stem: str, maxdist: int) -> wq.Query:
-    return wq.Or([wq.FuzzyTerm(field, stem, maxdist=maxdist, prefixlength=1,
+def fuzzy_clause(stem: str, maxdist: int, near: list[str] | None = None) -> wq.Query | None:
+    """Words within ``maxdist`` edits of ``stem``: the given ``near`` words as plain terms
+    (``None`` when there are none), or Whoosh's fuzzy query without them."""
+    if near is not None:
+        if not near:
+            return None
+        return wq.DefaultOr([_alternatives(field, tuple(near), TITLE_BOOST if field == "title" else 1.0)
+                      for field in ("title", "body")])
+    return wq.DefaultOr([wq.FuzzyTerm(field, stem, maxdist=maxdist, prefixlength=1,
                                boost=TITLE_BOOST if field == "title" else 1.0)
                   for field in ("title", "body")])
 
 
 def build(parsed: ParsedQuery, marks: Marks, extra: list[wq.Query] | None = None,
-          known: Callable[[str], bool] | None = None) -> wq.Query | None:
+          known: Callable[[str], bool] | None = None, expand: Expand | None = None,
+          contains: Expand | None = None) -> wq.Query | None:
     """The whole query; ``None`` when nothing searchable is left (only stop words).
-    ``known`` tells whether a stem is in the index (for splitting typed compounds)."""
-    clauses = [c for c in (word_clause(w, marks, known) for w in parsed.words) if c is not None]
-    clauses += [c for c in (prefix_clause(w, marks) for w in parsed.prefixes) if c is not None]
+    ``known`` tells whether a stem is in the index (for splitting typed compounds),
+    ``expand`` what a prefix stands for, ``contains`` which compounds contain a word."""
+    clauses = [c for c in (word_clause(w, marks, known, expand, contains) for w in parsed.words) if c is not None]
+    clauses += [c for c in (prefix_clause(w, marks, expand) for w in parsed.prefixes) if c is not None]
     for found in parsed.phrases:
         sequence = _sequence(found)
         if sequence:
@@ -195,8 +235,8 @@ def build(parsed: ParsedQuery, marks: Marks, extra: list[wq.Query] | None = None
     clauses += extra or []
     if not clauses:
         return None
-    positive = clauses[0] if len(clauses) == 1 else wq.Or(clauses, scale=COORDINATION)
+    positive = clauses[0] if len(clauses) == 1 else wq.DefaultOr(clauses, scale=COORDINATION)
     excluded = [phrase_query(seq) for seq in (_sequence(found) for found in parsed.excluded) if seq]
     if excluded:
-        return wq.AndNot(positive, wq.Or(excluded))
+        return wq.AndNot(positive, wq.DefaultOr(excluded))
     return positive

@@ -25,7 +25,7 @@ from forum.models import Board, Cluster, Post, Thread, User
 from forum.models.util import isoformat
 from forum.permissions import Viewer
 from forum.search import outbox
-from forum.search.backend import Backend, Drift, Query
+from forum.search.backend import Backend, Drift, Query, Scope
 from forum.search.whoosh_backend import WhooshBackend
 
 PER_PAGE = 20
@@ -218,11 +218,11 @@ def search(viewer: Viewer, params: Params) -> Page:
     drain(wait=SEARCH_DRAIN_WAIT)
     allowed = frozenset(db.session.scalars(permissions.visible_board_ids(viewer)))
     filters = _filters(params, allowed)
-    if filters is None:
+    if filters is None or not allowed:
         return Page(params, [], 0, None)
     result = backend().search(Query(
         text=params.q, board_ids=allowed, sort=params.sort, offset=(params.page - 1) * params.per_page,
-        limit=params.per_page, **filters,
+        limit=params.per_page, scope=scope(viewer), **filters,
     ))
     return Page(params, _items(result.hits, allowed), result.total, result.suggestion)
 
@@ -230,8 +230,13 @@ def search(viewer: Viewer, params: Params) -> Page:
 def suggest(viewer: Viewer, prefix: str, limit: int = 8) -> list[str]:
     """Word completions drawn only from posts ``viewer`` may read."""
     ensure_ready()
-    allowed = frozenset(db.session.scalars(permissions.visible_board_ids(viewer)))
-    return backend().suggest(prefix[:60], allowed, limit)
+    return backend().suggest(prefix[:60], scope(viewer), limit)
+
+
+def scope(viewer: Viewer) -> Scope:
+    """The viewer's readable boards as the index filters on them (see ``Scope``)."""
+    cluster_ids, platform = permissions.readable_board_scope(viewer)
+    return Scope(cluster_ids, platform)
 
 
 def _filters(params: Params, allowed: frozenset[int]) -> dict | None:

@@ -1,12 +1,18 @@
 """The default backend: a Whoosh index in ``SEARCH_DIR``, one document per visible post.
 
 The ``Index`` object is kept per process and each thread keeps a searcher that it only
-refreshes (cheap when nothing changed). Writers are serialised by ``forum.search.outbox``;
+replaces when the index generation changed; answers that depend only on the index (known
+words, prefix expansions, each segment's thread ids) are cached per generation or segment
+(``forum.search.collect``). The permission restriction is a few terms of the ``scope``
+field (one per readable cluster, ``platform`` for the platform-wide boards), not a list of
+board ids. Writers are serialised by ``forum.search.outbox``;
 Whoosh's own lock is the second line of defence.
 """
 from __future__ import annotations
 
 import collections
+import heapq
+import os
 import re
 import shutil
 import threading
@@ -17,14 +23,19 @@ from whoosh import index as windex, query as wq, scoring, writing
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, TEXT, Schema
 
 from forum.search import analysis
-from forum.search.backend import Hit, PostDocument, Query, Result
+from forum.search.backend import Hit, PostDocument, Query, Result, Scope
+from forum.search.collect import Generation as _Generation
+from forum.search.scoring import Filters, Scorer, SegmentData, best_per_thread
 from forum.search.highlight import snippet
-from forum.search.query import Marks, build, fuzzy_clause, parse, word_query
+from forum.search.query import MAX_EXPANSION, Marks, build, expansion, fuzzy_clause, parse, word_query
 
 FEW_HITS = 3            # below this many threads, fuzzy matches of typos join the results
 WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock
 SUGGESTION_SAMPLE = 20  # visible posts a correction or completion is drawn from
+REINDEX_PROCS = max(1, min(4, os.cpu_count() or 1))   # a full rebuild analyses on every core
 LOCK_NAME = "drain.lock"  # the outbox drainer's lock file lives beside the index
+CLUSTERS = "cluster"      # scope term of every post in some cluster
+PLATFORM = "platform"     # scope term of the posts on platform-wide boards
 
 
 def schema() -> Schema:
@@ -34,11 +45,11 @@ def schema() -> Schema:
         thread_id=ID(stored=True, sortable=True),
         board_id=ID(stored=True, sortable=True),
         cluster_id=ID(stored=True),
+        scope=KEYWORD(),
         author_id=ID(),
         author=TEXT(analyzer=analysis.name_analyzer(), phrase=False),
         title=TEXT(analyzer=german, stored=True),
         body=TEXT(analyzer=german, stored=True),
-        parts=TEXT(analyzer=analysis.parts_analyzer(), phrase=False),
         tags=KEYWORD(stored=True),
         created_at=DATETIME(stored=True, sortable=True),
         is_first=BOOLEAN(stored=True),
@@ -49,8 +60,9 @@ def schema() -> Schema:
 def _fields(doc: PostDocument) -> dict:
     return {
         "post_id": str(doc.post_id), "thread_id": str(doc.thread_id), "board_id": str(doc.board_id),
-        "cluster_id": str(doc.cluster_id or 0), "author_id": str(doc.author_id or 0), "author": doc.author,
-        "title": doc.title, "body": doc.body, "parts": f"{doc.title}\n{doc.body}", "tags": " ".join(doc.tags),
+        "cluster_id": str(doc.cluster_id or 0),
+        "scope": PLATFORM if doc.cluster_id is None else f"c{doc.cluster_id} {CLUSTERS}", "author_id": str(doc.author_id or 0), "author": doc.author,
+        "title": doc.title, "body": doc.body, "tags": " ".join(doc.tags),
         "created_at": doc.created_at, "is_first": doc.is_first, "best_practice": doc.best_practice,
     }
 
@@ -70,6 +82,8 @@ class WhooshBackend:
         self.directory = Path(directory)
         self._index: windex.FileIndex | None = None
         self._local = threading.local()
+        self._cache: _Generation | None = None
+        self._segments: dict[tuple[str, int], SegmentData] = {}
 
     # -- the index itself -------------------------------------------------------------------
     def ready(self) -> bool:
@@ -104,6 +118,8 @@ class WhooshBackend:
             searcher.close()
             self._local.searcher = None
         self._index = None
+        self._cache = None
+        self._segments = {}
 
     def _searcher(self):
         searcher = getattr(self._local, "searcher", None)
@@ -136,7 +152,7 @@ class WhooshBackend:
 
     def reindex(self, documents: Iterable[PostDocument], progress: Callable[[int], None] | None = None) -> int:
         ix = self._open() if self.ready() else self.create()
-        writer = ix.writer(timeout=WRITE_TIMEOUT, limitmb=256)
+        writer = ix.writer(timeout=WRITE_TIMEOUT, procs=REINDEX_PROCS, multisegment=True, limitmb=128)
         count = 0
         try:
             for doc in documents:
@@ -157,52 +173,83 @@ class WhooshBackend:
             return {int(posts[d]): int(boards[d]) for d in reader.all_doc_ids()}
 
     # -- reading ----------------------------------------------------------------------------
+    def _generation(self, searcher) -> _Generation:
+        """Per-index-generation caches, shared by the threads of this process."""
+        key = searcher.reader().generation()
+        generation = self._cache
+        if generation is None or generation.key != key:
+            generation = self._cache = _Generation(key, searcher, MAX_EXPANSION, self._segment)
+        return generation
+
+    def _segment(self, reader) -> SegmentData:
+        """Per-segment columns (``scoring.SegmentData``), kept while the segment lives."""
+        key = (reader.segment().segment_id(), reader.doc_count())
+        found = self._segments.get(key)
+        if found is None:
+            if len(self._segments) > 64:
+                self._segments.clear()
+            found = self._segments[key] = SegmentData(reader)
+        return found
+
     def search(self, request: Query) -> Result:
-        if not request.board_ids:
+        filters = _filters(request)
+        if filters is None:
             return Result([], 0)
         parsed = parse(request.text)
         marks = Marks()
         searcher = self._searcher()
-        reader = searcher.reader()
-
-        def known(stem: str) -> bool:
-            return reader.doc_frequency("body", stem) > 0 or reader.doc_frequency("title", stem) > 0
-
-        text_query = build(parsed, marks, known=known)
+        cache = self._generation(searcher)
+        text_query = build(parsed, marks, known=cache.known, expand=cache.expand, contains=cache.contains)
         if text_query is None:
             return Result([], 0)
-        restriction = _restriction(request)
-        total, hits = self._collect(searcher, _restricted(text_query, restriction), request, marks)
+        total, hits = self._collect(searcher, text_query, filters, request, marks)
         suggestion = None
-        corrected = self._correct(searcher, parsed, restriction, marks) if parsed.words else None
+        corrected = self._correct(searcher, cache, parsed, filters, marks) if parsed.words else None
         if corrected:
             replacements, extra = corrected
             suggestion = _rewrite(request.text, replacements)
             if total < FEW_HITS:
-                text_query = build(parsed, marks, extra, known)
-                total, hits = self._collect(searcher, _restricted(text_query, restriction), request, marks)
+                text_query = build(parsed, marks, extra, cache.known, cache.expand, cache.contains)
+                total, hits = self._collect(searcher, text_query, filters, request, marks)
         return Result(hits, total, suggestion)
 
-    def _collect(self, searcher, full: wq.Query, request: Query, marks: Marks) -> tuple[int, list[Hit]]:
-        threads = searcher.reader().column_reader("thread_id")
-        total = len({threads[d] for d in searcher.docs_for_query(full)})
+    def _best(self, searcher, q: wq.Query, filters: Filters, newest: bool = False):
+        return best_per_thread(searcher, Scorer(searcher), self._segment, q, filters, newest)
+
+    def _collect(self, searcher, text_query: wq.Query, filters: Filters, request: Query,
+                 marks: Marks) -> tuple[int, list[Hit]]:
+        best = self._best(searcher, text_query, filters, request.sort == "newest")
+        total = len(best)
         if total == 0 or request.offset >= total:
             return total, []
-        options: dict = {"limit": request.offset + request.limit, "collapse": "thread_id"}
-        if request.sort == "newest":
-            options.update(sortedby="created_at", reverse=True)
-        results = searcher.search(full, **options)
+        wanted = request.offset + request.limit
+        ranked = heapq.nlargest(wanted, best.values(), key=lambda item: (item[0], -item[1]))
         hits = []
-        for hit in results[request.offset:request.offset + request.limit]:
-            stored = hit.fields()
+        for _key, docnum, score in ranked[request.offset:wanted]:
+            stored = searcher.stored_fields(docnum)
             hits.append(Hit(
                 post_id=int(stored["post_id"]), thread_id=int(stored["thread_id"]), board_id=int(stored["board_id"]),
                 title=stored["title"], snippet_html=snippet(stored["body"], marks),
-                score=round(float(hit.score or 0.0), 4), created_at=stored["created_at"],
+                score=round(float(score), 4), created_at=stored["created_at"],
             ))
         return total, hits
 
-    def _correct(self, searcher, parsed, restriction, marks):
+    def _sample(self, searcher, q: wq.Query, filters: Filters) -> list[dict]:
+        """Stored fields of the best visible posts for ``q`` (corrections, completions)."""
+        best = heapq.nlargest(SUGGESTION_SAMPLE, self._best(searcher, q, filters).values(),
+                              key=lambda item: (item[0], -item[1]))
+        return [searcher.stored_fields(docnum) for _key, docnum, _score in best]
+
+    def _visible(self, searcher, forms: tuple[str, ...], filters: Filters) -> bool:
+        """Some post the viewer may see has one of ``forms`` in its title or body."""
+        for leaf, _offset in searcher.leaf_searchers():
+            seg = self._segment(leaf.reader())
+            allowed = filters.allowed(seg)
+            if allowed and not allowed.isdisjoint(seg.docs("title", forms) | seg.docs("body", forms)):
+                return True
+        return False
+
+    def _correct(self, searcher, cache: _Generation, parsed, filters: Filters, marks):
         """Typos: words that occur in no post the viewer may see (as a word of their own),
         replaced by the closest word of the visible posts a fuzzy query finds. The
         candidates come only from those visible posts, never from elsewhere."""
@@ -212,12 +259,13 @@ class WhooshBackend:
             forms = analysis.word_forms(word)
             if not forms or len(forms[0]) < 4 or forms[0].isdigit():
                 continue
-            if _any(searcher, _restricted(word_query(forms), restriction)):
+            if any(cache.known(form) for form in forms) and self._visible(searcher, forms, filters):
                 continue
             maxdist = 1 if len(forms[0]) <= 6 else 2
-            fuzzy = fuzzy_clause(forms[0], maxdist)
-            found = searcher.search(_restricted(fuzzy, restriction), limit=SUGGESTION_SAMPLE)
-            texts = [f"{hit['title']}\n{hit['body']}" for hit in found]
+            fuzzy = fuzzy_clause(forms[0], maxdist, cache.near(forms[0], maxdist))
+            if fuzzy is None:
+                continue
+            texts = [f"{hit['title']}\n{hit['body']}" for hit in self._sample(searcher, fuzzy, filters)]
             best = _closest(forms[0], maxdist, texts)
             if best:
                 replacements[word] = best
@@ -225,17 +273,20 @@ class WhooshBackend:
                 marks.stems.update(analysis.word_forms(best))
         return (replacements, extra) if replacements else None
 
-    def suggest(self, prefix: str, board_ids: frozenset[int], limit: int = 8) -> list[str]:
+    def suggest(self, prefix: str, scope: Scope, limit: int = 8) -> list[str]:
         folded = analysis.fold(prefix.strip())
-        if len(folded) < 2 or not board_ids or not analysis.WORD.fullmatch(folded):
+        filters = _filters(Query("", frozenset(), scope=scope))
+        if len(folded) < 2 or filters is None or not analysis.WORD.fullmatch(folded):
             return []
         key = analysis.stem(folded)
-        wanted = wq.Or([wq.Prefix("title", key, boost=2.0), wq.Prefix("body", key)])
         searcher = self._searcher()
-        found = searcher.search(_restricted(wanted, _restriction(Query("", board_ids))), limit=SUGGESTION_SAMPLE)
+        cache = self._generation(searcher)
+        clauses = [c for c in (expansion("title", key, 2.0, cache.expand), expansion("body", key, 1.0, cache.expand)) if c]
+        if not clauses:
+            return []
         counts: collections.Counter[str] = collections.Counter()
         spelling: dict[str, str] = {}
-        for hit in found:
+        for hit in self._sample(searcher, wq.DefaultOr(clauses), filters):
             for word in analysis.words(f"{hit['title']}\n{hit['body']}"):
                 word_folded = analysis.fold(word)
                 if word_folded.startswith(folded) and len(word) > 2:
@@ -244,32 +295,27 @@ class WhooshBackend:
         return [spelling[w] for w, _count in counts.most_common(limit)]
 
 
-def _restriction(request: Query) -> wq.Query:
-    """The permission restriction and the user's filters, applied inside the query."""
-    parts: list[wq.Query] = [wq.Or([wq.Term("board_id", str(b), boost=0.0) for b in sorted(request.board_ids)])]
-    if request.cluster_id is not None:
-        parts.append(wq.Term("cluster_id", str(request.cluster_id), boost=0.0))
-    if request.board_id is not None:
-        parts.append(wq.Term("board_id", str(request.board_id), boost=0.0))
-    if request.tag:
-        parts.append(wq.Term("tags", request.tag, boost=0.0))
-    if request.author_id is not None:
-        parts.append(wq.Term("author_id", str(request.author_id), boost=0.0))
-    if request.date_from or request.date_to:
-        parts.append(wq.DateRange("created_at", request.date_from, request.date_to))
-    return parts[0] if len(parts) == 1 else wq.And(parts)
+def scope_terms(scope: Scope) -> list[str]:
+    """The ``scope`` terms a viewer may read: one per readable cluster (or ``cluster`` for all
+    of them) and ``platform`` for the platform-wide boards. Same boards as
+    ``permissions.visible_board_ids``; ``tests/test_search_permissions.py`` checks it."""
+    terms = [CLUSTERS] if scope.cluster_ids is None else [f"c{c}" for c in sorted(scope.cluster_ids)]
+    return terms + [PLATFORM] if scope.platform else terms
 
 
-def _restricted(text_query: wq.Query, restriction: wq.Query) -> wq.Query:
-    """Both must match; the restriction's terms carry boost 0, so only the text scores.
-    Not ``wq.Require`` (Whoosh 2.7.4 builds an AND NOT matcher for it: the permission
-    restriction would turn into its opposite), nor ``filter=`` or ``ConstantScoreQuery``
-    (both materialise every allowed document on each search)."""
-    return wq.And([text_query, restriction])
-
-
-def _any(searcher, q: wq.Query) -> bool:
-    return next(iter(searcher.docs_for_query(q)), None) is not None
+def _filters(request: Query) -> Filters | None:
+    """The permission restriction and the user's filters; ``None`` when the viewer may read
+    nothing."""
+    filters = Filters(board_id=None if request.board_id is None else str(request.board_id),
+                      cluster_term=None if request.cluster_id is None else f"c{request.cluster_id}",
+                      tag=request.tag or None,
+                      author_id=None if request.author_id is None else str(request.author_id),
+                      date_from=request.date_from, date_to=request.date_to)
+    if request.scope is not None:
+        filters.scope_terms = tuple(scope_terms(request.scope))
+        return filters if filters.scope_terms else None
+    filters.board_ids = tuple(str(b) for b in sorted(request.board_ids))
+    return filters if filters.board_ids else None
 
 
 def _closest(stem: str, maxdist: int, texts: list[str]) -> str | None:

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from forum import mail
 from forum.errors import ConflictError, ValidationError
@@ -143,7 +144,7 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _sep, token = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=[selectinload(User.memberships)])
     if user is None or not secrets.compare_digest(user.session_token, token) or not user.is_active:
         return None
     return user
@@ -163,10 +164,13 @@ def issue_api_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    if row is None or not row.user.is_active:
+    user = db.session.scalar(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_digest(token)).options(selectinload(User.memberships))
+    )
+    if user is None or not user.is_active:
         return None
-    return row.user
+    return user
 
 
 # -- password reset ---------------------------------------------------------------------------

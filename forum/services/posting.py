@@ -9,8 +9,10 @@ from forum.errors import NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import Board, Post, PostRevision, Tag, Thread, User, utcnow
 from forum.models.threads import PATH_WIDTH
+from forum.services import modlog  # moderation: managers' edits and deletes of others' posts
 from forum.rendering import render
-from forum.services import validation
+from forum.services import protection, validation
+from forum.services import notifications  # watchers, mentions, in-app notifications
 
 MAX_TAGS = 5
 
@@ -36,6 +38,7 @@ def resolve_tags(slugs: object) -> list[Tag]:
 
 def create_thread(user: User, board: Board, title: object, body: object, tags: object = None) -> Thread:
     permissions.ensure_visible(permissions.can_view_board(user, board))
+    protection.check_new_thread(user, board)  # archived board, suspension, approval of new members
     if not permissions.can_start_thread(user, board):
         raise NotAllowedError(_("In diesem Brett können Sie keine neuen Themen beginnen."))
     clean_title = validation.title(title)
@@ -57,6 +60,7 @@ def create_thread(user: User, board: Board, title: object, body: object, tags: o
         update(Board).where(Board.id == board.id)
         .values(thread_count=Board.thread_count + 1, post_count=Board.post_count + 1)
     )
+    notifications.on_new_thread(thread, post)  # notifications: watchers and mentions, same transaction
     search.enqueue("post", post.id)
     db.session.commit()
     return thread
@@ -66,31 +70,40 @@ def reply(user: User, thread: Thread, body: object, parent_id: object = None) ->
     permissions.ensure_visible(permissions.can_view_thread(user, thread))
     if thread.is_locked and not permissions.can_reply(user, thread):
         raise NotAllowedError(_("Dieses Thema ist gesperrt; Antworten sind nicht mehr möglich."))
+    held = protection.check_reply(user, thread)  # archived, suspended, slow mode; True: awaits approval
     if not permissions.can_reply(user, thread):
         raise NotAllowedError(_("Sie können in diesem Thema nicht antworten."))
     parent = _parent(thread, parent_id)
     clean_body = validation.body(body)
     now = utcnow()
     post = Post(thread_id=thread.id, author_id=user.id, parent_id=parent.id, depth=parent.depth + 1,
-                body_markdown=clean_body, body_html=render(clean_body), created_at=now)
+                body_markdown=clean_body, body_html=render(clean_body), created_at=now, awaiting_approval=held)
     db.session.add(post)
     db.session.flush()
     post.path = f"{parent.path}/{_segment(post.id)}"
-    top_level = parent.parent_id is None
-    post.branch_id = post.id if top_level else parent.branch_id
-    if not top_level:
-        db.session.execute(update(Post).where(Post.id == parent.branch_id).values(branch_size=Post.branch_size + 1))
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(
-            reply_count=Thread.reply_count + 1,
-            branch_count=Thread.branch_count + (1 if top_level else 0),
-            last_activity_at=now, last_poster_id=user.id,
-        )
-    )
-    db.session.execute(update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + 1))
-    search.enqueue("post", post.id)
+    post.branch_id = post.id if parent.parent_id is None else parent.branch_id
+    if not held:  # a held post is counted and indexed when a manager approves it
+        count_reply(post, now)
     db.session.commit()
     return post
+
+
+def count_reply(post: Post, now) -> None:
+    """Counters, last activity and the search outbox for a reply that becomes visible."""
+    top_level = post.depth == 1
+    if not top_level:
+        db.session.execute(update(Post).where(Post.id == post.branch_id).values(branch_size=Post.branch_size + 1))
+    db.session.execute(
+        update(Thread).where(Thread.id == post.thread_id).values(
+            reply_count=Thread.reply_count + 1,
+            branch_count=Thread.branch_count + (1 if top_level else 0),
+            last_activity_at=now, last_poster_id=post.author_id,
+        )
+    )
+    db.session.execute(update(Board).where(Board.id == select(Thread.board_id).where(Thread.id == post.thread_id)
+                                           .scalar_subquery()).values(post_count=Board.post_count + 1))
+    notifications.on_reply(post)  # notifications: when the reply becomes visible (now or on approval)
+    search.enqueue("post", post.id)
 
 
 def _parent(thread: Thread, parent_id: object) -> Post:
@@ -123,6 +136,9 @@ def edit_post(user: User, post: Post, body: object) -> Post:
     post.body_html = render(clean_body)
     post.edited_at = utcnow()
     post.edited_by_id = user.id
+    if post.author_id != user.id:  # -- moderation: a manager edits someone else's post
+        modlog.record(user, post.thread.board.cluster_id, "post.edit", "post", post.id, thread_id=post.thread_id,
+                      revision=post.revision_count)
     search.enqueue("post", post.id)
     db.session.commit()
     return post
@@ -135,6 +151,8 @@ def delete_post(user: User, post: Post) -> None:
         raise NotAllowedError(_("Diesen Beitrag können Sie nicht löschen."))
     post.deleted_at = utcnow()
     post.deleted_by_id = user.id
+    if post.author_id != user.id:  # -- moderation: a manager deletes someone else's post
+        modlog.record(user, post.thread.board.cluster_id, "post.delete", "post", post.id, thread_id=post.thread_id)
     search.enqueue("post", post.id)
     db.session.commit()
 

@@ -142,14 +142,17 @@ def _post_rows(query: Select) -> list[PostRow]:
     return [PostRow(post, name) for post, name in db.session.execute(query)]
 
 
-def thread_page(thread: Thread, view: str, page: int, per_page: int) -> ThreadPage:
+def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Viewer | None = None) -> ThreadPage:
     """Flat: chronological pages of ``per_page`` posts. Tree: depth-first pages of about
-    ``per_page`` posts that never split the subtree of a top-level reply."""
+    ``per_page`` posts that never split the subtree of a top-level reply. With ``viewer``,
+    posts awaiting approval appear only for their author and the moderators."""
+    pending = (permissions.pending_posts_condition(viewer, thread.board.cluster_id) if viewer is not None
+               else Post.awaiting_approval.is_(False))
     if view == "flat":
         total = thread.reply_count + 1
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
-        rows = _post_rows(select(Post).where(Post.thread_id == thread.id)
+        rows = _post_rows(select(Post).where(Post.thread_id == thread.id, pending)
                           .order_by(Post.created_at, Post.id).offset((page - 1) * per_page).limit(per_page))
         return ThreadPage(rows, page, pages, per_page, total)
     chunks = _tree_chunks(thread, per_page)
@@ -159,7 +162,7 @@ def thread_page(thread: Thread, view: str, page: int, per_page: int) -> ThreadPa
     condition = Post.branch_id.in_(wanted) if wanted else false()
     if page == 1:
         condition = or_(condition, Post.id == thread.first_post_id)
-    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition).order_by(Post.path))
+    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition, pending).order_by(Post.path))
     return ThreadPage(rows, page, pages, per_page, thread.reply_count + 1)
 
 

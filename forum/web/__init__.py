@@ -16,9 +16,11 @@ from forum.models.util import isoformat
 
 
 def init_app(app: Flask) -> None:
-    from forum.web import accounts, admin, auth, clusters, main, search, threads
+    from forum.web import accounts, admin, auth, clusters, join, main, manage, search, threads
+    from forum.web import notifications  # bell, list, settings, watching, reactions
+    from forum.web import moderation  # thread/post tools, reports, log, best practice
 
-    for module in (main, auth, accounts, clusters, threads, admin, search):
+    for module in (main, auth, accounts, clusters, threads, admin, search, manage, join, notifications, moderation):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, current_locale=_current_locale, nav_clusters=_nav_clusters)

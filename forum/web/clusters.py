@@ -15,6 +15,7 @@ from forum.extensions import db
 from forum.models import Board, Cluster
 from forum.rendering import render
 from forum.services import posting, reading
+from forum.services import mentions  # notifications
 from forum.web.forms import attach
 
 bp = Blueprint("clusters", __name__)
@@ -88,5 +89,6 @@ def new_thread(board_id: int):
                 db.session.rollback()
                 attach(form, error)
             else:
+                mentions.flash_unnotified()  # notifications: mentions that reached nobody
                 return redirect(url_for("threads.show", thread_id=thread.id))
     return render_template("clusters/new_thread.html", board=board, form=form, preview=preview)

@@ -14,6 +14,7 @@ from forum.extensions import db
 from forum.models import Post, Thread
 from forum.rendering import render
 from forum.services import posting, reading
+from forum.services import mentions, unread  # notifications
 from forum.web.forms import attach
 
 bp = Blueprint("threads", __name__)
@@ -66,7 +67,8 @@ def post_url(post: Post, view: str = "tree") -> str:
 def show(thread_id: int):
     thread = thread_or_404(thread_id)
     view = _view()
-    page = reading.thread_page(thread, view, _page(), current_app.config["POSTS_PER_PAGE"])
+    page = reading.thread_page(thread, view, _page(), current_app.config["POSTS_PER_PAGE"], viewer=viewer())
+    unread.record_read(viewer(), thread, [row.post.id for row in page.rows])  # notifications: read position
     return render_template("threads/show.html", thread=thread, page=page, view=view,
                            form=ReplyForm(), confirm=ConfirmForm())
 
@@ -100,7 +102,12 @@ def reply(thread_id: int):
                 db.session.rollback()
                 attach(form, error)
             else:
-                flash(_("Ihre Antwort ist veröffentlicht."), "success")
+                if post.awaiting_approval:  # -- cluster management: approval of new members' posts
+                    flash(_("Danke! Ihre Antwort erscheint, sobald die Clustermanager:innen sie freigegeben haben."),
+                          "info")
+                else:
+                    flash(_("Ihre Antwort ist veröffentlicht."), "success")
+                mentions.flash_unnotified()  # notifications: mentions that reached nobody
                 return redirect(post_url(post))
     status = 400 if request.method == "POST" and preview is None else 200
     return render_template("threads/reply.html", thread=thread, parent=parent, form=form, preview=preview), status

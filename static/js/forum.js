@@ -120,3 +120,93 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-preview-url]"), attachPreview);
 })();
+
+/* -- notifications: @mention suggestions among the people who can see the thread. Without
+   JavaScript, typing @username works the same; this only offers names. */
+(function () {
+  "use strict";
+  var counter = 0;
+
+  function attachMentions(textarea) {
+    var url = textarea.getAttribute("data-mention-url");
+    if (!url || textarea.mentionReady) { return; }
+    textarea.mentionReady = true; /* a property, not an attribute: cloned inline forms attach anew */
+    counter += 1;
+    var list = document.createElement("ul");
+    list.className = "mention-suggestions";
+    list.id = "mention-suggestions-" + counter;
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    textarea.insertAdjacentElement("afterend", list);
+    textarea.setAttribute("aria-controls", list.id);
+    var items = [];
+    var active = -1;
+    var timer = null;
+    var range = null;
+
+    function close() { list.hidden = true; list.innerHTML = ""; items = []; active = -1; }
+
+    function choose(index) {
+      if (!range || !items[index]) { return; }
+      var text = textarea.value;
+      var insert = "@" + items[index].username + " ";
+      textarea.value = text.slice(0, range[0]) + insert + text.slice(range[1]);
+      var caret = range[0] + insert.length;
+      textarea.setSelectionRange(caret, caret);
+      close();
+      textarea.focus();
+    }
+
+    function highlight(index) {
+      active = index;
+      Array.prototype.forEach.call(list.children, function (li, i) {
+        li.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+    }
+
+    function show(found) {
+      list.innerHTML = "";
+      items = found;
+      if (!found.length) { close(); return; }
+      found.forEach(function (person, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.textContent = person.display_name + " (@" + person.username + ")";
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      highlight(0);
+    }
+
+    function lookup() {
+      var caret = textarea.selectionStart;
+      var before = textarea.value.slice(0, caret);
+      var match = /(^|[^\w@.\/+-])@([a-z0-9._-]{1,40})$/i.exec(before);
+      if (!match) { close(); return; }
+      range = [caret - match[2].length - 1, caret];
+      fetch(url + "?q=" + encodeURIComponent(match[2]), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+        .then(function (data) { show(data.items || []); })
+        .catch(close);
+    }
+
+    textarea.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(lookup, 200);
+    });
+    textarea.addEventListener("keydown", function (event) {
+      if (list.hidden) { return; }
+      if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % items.length); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+      else if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); choose(active); }
+      else if (event.key === "Escape") { close(); }
+    });
+    textarea.addEventListener("blur", function () { window.setTimeout(close, 150); });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-mention-url]"), attachMentions);
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("textarea[data-mention-url]")) { attachMentions(event.target); }
+  });
+})();

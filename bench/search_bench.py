@@ -1,0 +1,154 @@
+"""Search benchmark: corpus → import → full reindex → query latency → one new post.
+
+    .venv/bin/python bench/search_bench.py                  # 10k and 100k posts
+    .venv/bin/python bench/search_bench.py --sizes 10000    # only 10k
+    .venv/bin/python bench/search_bench.py --reuse          # keep imported instances of an earlier run
+
+For each size it generates a corpus with ``../shared/bench/make_corpus.py`` (10 posts per
+thread on average), imports it with ``flask forum import`` into a fresh SQLite instance under
+``bench/out/`` (git-ignored), times ``flask search reindex``, measures the index size, runs a
+fixed mixed query list through ``forum.search.service`` (the API's path) as a signed-in
+member, and times indexing one new post (``forum.services.posting.reply``, then the drain).
+It prints a table with the corpus size and the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+import common
+
+ROUNDS = 5          # each query runs this often (after one warm-up run)
+ONE_MILLION_NOTE = ("1M posts: not run – importing and reindexing a million posts takes well over an hour "
+                    "on this machine; the query path's cost does not grow with the corpus, see README.")
+
+# (class, query, extra parameters); the filters are filled in from the member's clusters.
+QUERIES: list[tuple[str, str, dict]] = [
+    ("single", "Wärmepumpe", {}), ("single", "Azubi", {}), ("single", "Förderung", {}),
+    ("single", "Kunden", {}), ("single", "Dämmung", {}), ("single", "Betriebe", {}),
+    ("single", "waermepumpe", {}), ("single", "Photovoltaik", {}),
+    ("compound", "Wärmepumpenförderung", {}), ("compound", "Kellerdeckendämmung", {}),
+    ("compound", "Ausbildungsvergütung", {}), ("compound", "Pumpe", {}),
+    ("compound", "Photovoltaikanlage", {}), ("compound", "Heizungstausch", {}),
+    ("phrase", '"hydraulischen Abgleich"', {}), ("phrase", '"Wärmepumpe im Altbau"', {}),
+    ("phrase", '"digitale Zeiterfassung"', {}),
+    ("words", "Nachfolger für meinen Betrieb finden", {}),
+    ("words", "Wie viel kostet eine Wärmepumpe im Altbau mit Förderung", {}),
+    ("words", "Azubi Berufsschule Prüfung", {}),
+    ("filtered", "Wärmepumpe", {"cluster": True}), ("filtered", "Förderung", {"board": True}),
+    ("filtered", "Kunden", {"tag": "angebot"}), ("filtered", "Azubi", {"from": "2023-06-01", "to": "2023-12-31"}),
+    ("filtered", "Dämmung", {"sort": "newest"}),
+    ("typo", "Wärmepume", {}), ("typo", "Nachfolgr", {}), ("typo", "Photovoltaig", {}),
+    ("prefix", "Wärme*", {}), ("prefix", "Förder*", {}), ("prefix", "Azu*", {}),
+    ("exclusion", "Wärmepumpe -Altbau", {}), ("exclusion", 'Förderung -"Photovoltaik"', {}),
+]
+
+
+def corpus(posts: int) -> Path:
+    path = common.OUT / f"corpus-{posts // 1000}k.jsonl"
+    if not path.exists():
+        threads = posts // 10
+        common.run([common.PYTHON, str(common.MAKE_CORPUS), "--threads", str(threads), "--posts-per-thread", "10",
+                    "--users", str(max(500, threads // 5)), "--clusters", "8", "--boards-per-cluster", "6",
+                    "--seed", "1", "--out", str(path)])
+    return path
+
+
+def prepare(posts: int, reuse: bool) -> tuple[Path, float | None]:
+    directory = common.OUT / f"inst-{posts // 1000}k"
+    if reuse and (directory / "forum.db").exists():
+        env = common.instance_env(directory)
+    else:
+        env = common.fresh_instance(directory)
+        common.import_corpus(env, corpus(posts))
+    return directory, common.reindex(env)
+
+
+def _member():
+    """A member of several clusters (a realistic, not a trivial, permission restriction)."""
+    from sqlalchemy import func, select
+
+    from forum.extensions import db
+    from forum.models import Membership, User
+
+    user_id = db.session.execute(
+        select(Membership.user_id).group_by(Membership.user_id).order_by(func.count().desc(), Membership.user_id).limit(1)
+    ).scalar_one()
+    return db.session.get(User, user_id)
+
+
+def measure(directory: Path) -> dict:
+    from sqlalchemy import func, select
+
+    from forum.extensions import db
+    from forum.models import Board, Cluster, Post, Thread
+    from forum.search import service
+    from forum.services import posting
+
+    with common.app_for(directory):
+        member = _member()
+        cluster_id = sorted(member.cluster_ids)[0]
+        slug = db.session.scalar(select(Cluster.slug).where(Cluster.id == cluster_id))
+        board = db.session.scalar(select(Board.id).where(Board.cluster_id == cluster_id).order_by(Board.id).limit(1))
+        posts = db.session.scalar(select(func.count(Post.id)))
+        service.ensure_ready()
+        latencies: dict[str, list[float]] = {}
+        totals: dict[str, int] = {}
+        for _round in range(ROUNDS + 1):
+            for kind, text, extra in QUERIES:
+                args = {"q": text, **{k: v for k, v in extra.items() if isinstance(v, str)}}
+                if extra.get("cluster"):
+                    args["cluster"] = slug
+                if extra.get("board"):
+                    args["board"] = str(board)
+                started = time.perf_counter()
+                page = service.search(member, service.parse_params(args))
+                elapsed = (time.perf_counter() - started) * 1000
+                db.session.rollback()
+                if _round:
+                    latencies.setdefault(kind, []).append(elapsed)
+                    latencies.setdefault("all", []).append(elapsed)
+                totals[text + repr(extra)] = page.total
+        thread = db.session.scalars(select(Thread).where(Thread.board_id == board).order_by(Thread.id).limit(1)).one()
+        word = f"Benchmarkwort{int(time.time())}"
+        started = time.perf_counter()
+        posting.reply(member, thread, f"Neuer Beitrag mit {word} zur Wärmepumpe.")
+        service.drain(wait=10.0)
+        index_ms = (time.perf_counter() - started) * 1000
+        found = service.search(member, service.parse_params({"q": word})).total
+    return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1,
+            "zero_hits": sorted(k for k, v in totals.items() if v == 0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="posts per corpus, comma-separated")
+    parser.add_argument("--reuse", action="store_true", help="reuse imported instances in bench/out/")
+    options = parser.parse_args()
+    common.OUT.mkdir(parents=True, exist_ok=True)
+    rows, classes = [], []
+    for size in (int(s) for s in options.sizes.split(",")):
+        directory, seconds = prepare(size, options.reuse)
+        result = measure(directory)
+        size_mb = common.folder_size(directory / "search_index") / 1e6
+        lat = result["latencies"]
+        rows.append([f"{result['posts']:,}", f"{seconds:.1f}", f"{size_mb:.0f}",
+                     f"{common.percentile(lat['all'], 0.5):.1f}", f"{common.percentile(lat['all'], 0.95):.1f}",
+                     f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO"])
+        for kind in dict.fromkeys(k for k, _q, _e in QUERIES):
+            classes.append([f"{result['posts']:,}", kind, len(lat[kind]) // ROUNDS,
+                            f"{common.percentile(lat[kind], 0.5):.1f}", f"{common.percentile(lat[kind], 0.95):.1f}"])
+        if result["zero_hits"]:
+            print(f"queries without hits at {result['posts']:,} posts: {', '.join(result['zero_hits'])}")
+    print(f"\nSearch benchmark, {dt.datetime.now():%Y-%m-%d %H:%M} — {common.machine()}")
+    print(f"{len(QUERIES)} queries × {ROUNDS} rounds as a signed-in member, through forum.search.service\n")
+    print(common.table(["posts", "reindex s", "index MB", "p50 ms", "p95 ms", "new post ms", "new post found"], rows))
+    print()
+    print(common.table(["posts", "query class", "queries", "p50 ms", "p95 ms"], classes))
+    print(f"\n{ONE_MILLION_NOTE}")
+
+
+if __name__ == "__main__":
+    main()

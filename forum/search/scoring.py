@@ -1,0 +1,253 @@
+"""Term-at-a-time BM25F over Whoosh's postings: the read path's hot loop.
+
+Whoosh's own matcher trees advance document by document through every sub-query in pure
+Python (tens of microseconds per match for a query with synonyms and compound parts), and
+collapsing by thread switches off their block-max skipping. Here each term's posting list
+is read block by block and its BM25F contribution added to one score per document; the
+permission scope, the filters and the grouping by thread are set operations and one pass
+over the matches. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts); only
+the coordination bonus is this module's own: a document matching ``m`` of the query's
+``n`` word clauses gets ``COORD_BONUS · (m − 1)/(n − 1)`` times its score added.
+
+Everything that depends only on a segment (thread ids, dates, field lengths, deleted
+documents, the posts of a scope) is cached per segment (``SegmentData``): segments never
+change except by deletions, which are part of the cache key.
+"""
+from __future__ import annotations
+
+import dataclasses
+from array import array
+from collections.abc import Iterable
+from math import log
+
+from whoosh import query as wq
+from whoosh.util.times import datetime_to_long
+
+K1 = 1.2
+B = {"title": 0.4, "body": 0.75}
+DEFAULT_B = 0.75
+COORD_BONUS = 1.0
+SCOPE_CACHE = 64
+POSTINGS_CACHE = 3_000_000   # decoded postings kept per segment (Whoosh decodes in Python)
+CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) instead of Whoosh's
+COMPOUND_EXTRA = 3     # a compound is at least this much longer than the part it contains
+
+
+def _read_postings(reader, field: str, text) -> tuple[array, array]:
+    """All (ids, weights) of one term in one segment, deleted documents included (the
+    caller's allowed set leaves them out)."""
+    ids, weights = array("i"), array("f")
+    try:
+        matcher = reader.postings(field, text)
+    except Exception:  # term not in this segment
+        return ids, weights
+    matcher = getattr(matcher, "child", matcher)   # FilterMatcher (deletions) → leaf matcher
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        matcher._next_block()
+    return ids, weights
+
+
+class SegmentData:
+    """Per-segment columns, read once: thread id, creation time and field lengths by
+    document number, the deleted documents, and the documents of each scope."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        count = reader.doc_count_all()
+        self.threads = [int(v) for v in reader.column_reader("thread_id")]
+        self.created = [datetime_to_long(v) for v in reader.column_reader("created_at")]
+        self.lengths = {field: [reader.doc_field_length(d, field, 0) for d in range(count)] for field in ("title", "body")}
+        self.deleted = frozenset(d for d in range(count) if reader.is_deleted(d)) if reader.has_deletions() else frozenset()
+        self._scopes: dict[tuple[str, tuple[str, ...]], frozenset[int]] = {}
+        self._lexicons: dict[str, list[str]] = {}
+        self._norms: dict[tuple, list[float]] = {}
+        self._postings: dict[tuple[str, object], tuple[array, array]] = {}
+        self._cached_postings = 0
+        self._containing: dict[tuple[str, str], list[str]] = {}
+
+    def postings(self, field: str, text) -> tuple[array, array]:
+        """Decoded postings of one term, remembered while the segment lives (it never
+        changes; deletions are applied through the allowed set)."""
+        key = (field, text)
+        found = self._postings.get(key)
+        if found is None:
+            found = _read_postings(self.reader, field, text)
+            if self._cached_postings + len(found[0]) > POSTINGS_CACHE:
+                self._postings.clear()
+                self._cached_postings = 0
+            self._postings[key] = found
+            self._cached_postings += len(found[0])
+        return found
+
+    def norms(self, field: str, average: float) -> list[float]:
+        """BM25's length normalisation ``K1·(1 − b + b·length/average)`` per document; the
+        average is rounded so that a few new posts do not recompute it."""
+        average = round(average, 1) or 1.0
+        key = (field, average, K1, B.get(field, DEFAULT_B))
+        found = self._norms.get(key)
+        if found is None:
+            b = B.get(field, DEFAULT_B)
+            base, per_length = K1 * (1 - b), K1 * b / average
+            self._norms = {key: [base + per_length * n for n in self.lengths[field]],
+                           **{k: v for k, v in self._norms.items() if k[0] != field}}
+            found = self._norms[key]
+        return found
+
+    def containing(self, field: str, part: str) -> list[str]:
+        """This segment's terms of ``field`` that contain ``part`` and are at least
+        ``COMPOUND_EXTRA`` letters longer (compounds, not inflections); one substring scan
+        of the segment's lexicon, remembered."""
+        key = (field, part)
+        found = self._containing.get(key)
+        if found is None:
+            lexicon = self._lexicons.get(field)
+            if lexicon is None:
+                lexicon = self._lexicons[field] = [t.decode("utf-8") for t in self.reader.lexicon(field)]
+            shortest = len(part) + COMPOUND_EXTRA
+            if len(self._containing) >= SCOPE_CACHE * 8:
+                self._containing.clear()
+            found = self._containing[key] = [t for t in lexicon if part in t and len(t) >= shortest]
+        return found
+
+    def docs(self, field: str, texts: Iterable[str]) -> set[int]:
+        found: set[int] = set()
+        for text in texts:
+            found.update(self.postings(field, text)[0])
+        return found
+
+    def cached_docs(self, field: str, texts: tuple[str, ...]) -> frozenset[int]:
+        key = (field, texts)
+        found = self._scopes.get(key)
+        if found is None:
+            if len(self._scopes) >= SCOPE_CACHE:
+                self._scopes.clear()
+            found = self._scopes[key] = frozenset(self.docs(field, texts) - self.deleted)
+        return found
+
+
+@dataclasses.dataclass
+class Filters:
+    """Where matches may come from: the permission scope (terms of the ``scope`` field or,
+    without them, board ids) and the user's filters."""
+    scope_terms: tuple[str, ...] | None = None
+    board_ids: tuple[str, ...] = ()
+    board_id: str | None = None
+    cluster_term: str | None = None
+    tag: str | None = None
+    author_id: str | None = None
+    date_from: object = None
+    date_to: object = None
+
+    def allowed(self, seg: SegmentData) -> frozenset[int] | set[int]:
+        docs = (seg.cached_docs("scope", self.scope_terms) if self.scope_terms is not None
+                else seg.cached_docs("board_id", self.board_ids))
+        for field, value in (("board_id", self.board_id), ("scope", self.cluster_term), ("tags", self.tag),
+                             ("author_id", self.author_id)):
+            if value is not None and docs:
+                docs = docs & seg.docs(field, (value,))
+        if (self.date_from or self.date_to) and docs:
+            low = datetime_to_long(self.date_from) if self.date_from else None
+            high = datetime_to_long(self.date_to) if self.date_to else None
+            created = seg.created
+            docs = {d for d in docs if (low is None or created[d] >= low) and (high is None or created[d] <= high)}
+        return docs
+
+
+class Scorer:
+    """Scores a query (as ``forum.search.query`` builds it) on one segment."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self._idf: dict[tuple[str, object], float] = {}
+        self._avg: dict[str, float] = {}
+
+    def _term(self, seg: SegmentData, field: str, text, boost: float, acc: dict[int, float]) -> None:
+        key = (field, text)
+        idf = self._idf.get(key)
+        if idf is None:
+            df = self.searcher.doc_frequency(field, text)
+            count = self.searcher.doc_count_all()
+            idf = self._idf[key] = (log(1 + (count - df + 0.5) / (df + 0.5)) if CLASSIC_IDF
+                                    else log(count / (df + 1)) + 1)
+        if field not in self._avg:
+            self._avg[field] = self.searcher.avg_field_length(field) or 1.0
+        lengths = seg.lengths.get(field)
+        get = acc.get
+        if lengths is None:   # a field without BM25 length (author): weight × idf × boost
+            ids, weights = seg.postings(field, text)
+            for d, w in zip(ids, weights):
+                acc[d] = get(d, 0.0) + boost * idf * w
+            return
+        top = idf * (K1 + 1) * boost
+        norms = seg.norms(field, self._avg[field])
+        ids, weights = seg.postings(field, text)
+        for d, w in zip(ids, weights):
+            acc[d] = get(d, 0.0) + top * w / (w + norms[d])
+
+    def scores(self, q: wq.Query, leaf, seg: SegmentData, boost: float = 1.0,
+               acc: dict[int, float] | None = None) -> dict[int, float]:
+        acc = {} if acc is None else acc
+        boost *= getattr(q, "boost", 1.0)
+        if isinstance(q, wq.Term):
+            self._term(seg, q.fieldname, q.text, boost, acc)
+        elif isinstance(q, wq.AndNot):
+            positive = self.scores(q.a, leaf, seg, boost)
+            for d in self.scores(q.b, leaf, seg):
+                positive.pop(d, None)
+            self._merge(acc, positive)
+        elif isinstance(q, wq.Or) and q.scale:
+            self._coordinated(q.subqueries, leaf, seg, boost, acc)
+        elif isinstance(q, wq.Or):
+            for sub in q.subqueries:
+                self.scores(sub, leaf, seg, boost, acc)
+        elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+            pass
+        else:   # phrases and anything else: Whoosh's matcher, scored with its BM25F
+            matcher = q.matcher(leaf, leaf.context())
+            while matcher.is_active():
+                d = matcher.id()
+                acc[d] = acc.get(d, 0.0) + boost * matcher.score()
+                matcher.next()
+        return acc
+
+    def _coordinated(self, clauses, leaf, seg, boost: float, acc: dict[int, float]) -> None:
+        parts = sorted((self.scores(clause, leaf, seg, boost) for clause in clauses), key=len, reverse=True)
+        total = dict(parts[0])                     # the largest clause is copied, not looped over
+        matched = dict.fromkeys(parts[0], 1)
+        for part in parts[1:]:
+            for d, s in part.items():
+                total[d] = total.get(d, 0.0) + s
+                matched[d] = matched.get(d, 0) + 1
+        spread = max(1, len(clauses) - 1)
+        for d, s in total.items():
+            acc[d] = acc.get(d, 0.0) + s * (1 + COORD_BONUS * (matched[d] - 1) / spread)
+
+    @staticmethod
+    def _merge(acc: dict[int, float], other: dict[int, float]) -> None:
+        for d, s in other.items():
+            acc[d] = acc.get(d, 0.0) + s
+
+
+def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Filters,
+                    newest: bool) -> dict[int, tuple[float, int, float]]:
+    """thread id → (sort key, global docnum, score) of its best visible matching post."""
+    best: dict[int, tuple[float, int, float]] = {}
+    for leaf, offset in searcher.leaf_searchers():
+        seg = segments(leaf.reader())
+        allowed = filters.allowed(seg)
+        if not allowed:
+            continue
+        scores = scorer.scores(q, leaf, seg)
+        threads, created = seg.threads, seg.created
+        for d in scores.keys() & allowed:
+            score = scores[d]
+            key = created[d] if newest else score
+            thread = threads[d]
+            current = best.get(thread)
+            if current is None or key > current[0] or (key == current[0] and offset + d < current[1]):
+                best[thread] = (key, offset + d, score)
+    return best
