@@ -6,6 +6,7 @@ FLASK := $(VENV)/bin/flask --app app
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 FLASK_RUN_HOST ?= 127.0.0.1
 FLASK_RUN_PORT ?= 5000
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-sqlite test-postgres translations i18n-update clean
 
@@ -33,12 +34,12 @@ run: $(VENV)/.installed translations
 test: $(VENV)/.installed-test translations test-sqlite test-postgres
 
 test-sqlite:
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-postgres:
 	@if $(PY) -c "import psycopg; psycopg.connect('$(subst postgresql+psycopg,postgresql,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_TEST_URL)"; \
-		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider; \
+		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(PG_TEST_URL) is not reachable, and CI=true requires it." >&2; exit 1; \
 	else \

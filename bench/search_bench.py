@@ -21,8 +21,8 @@ from pathlib import Path
 import common
 
 ROUNDS = 5          # each query runs this often (after one warm-up run)
-ONE_MILLION_NOTE = ("1M posts: not run – importing and reindexing a million posts takes well over an hour "
-                    "on this machine; the query path's cost does not grow with the corpus, see README.")
+ONE_MILLION_NOTE = ("1M posts: not run – generating, importing and reindexing a million posts takes about half an hour "
+                    "and ~1.5 GB of index on this machine; see README (Benchmarks) for how the cost scales.")
 
 # (class, query, extra parameters); the filters are filled in from the member's clusters.
 QUERIES: list[tuple[str, str, dict]] = [

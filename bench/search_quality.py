@@ -118,7 +118,8 @@ def forum_run(directory: Path, threads: dict[int, str], queries: list[str]) -> t
 
 
 def baseline_run(docs: list[dict], directory: Path, queries: list[str]) -> list[list[str]]:
-    """Whoosh's defaults: StemmingAnalyzer, BM25F, QueryParser requiring every word."""
+    """Whoosh's defaults: StemmingAnalyzer, BM25F, QueryParser requiring every word (the
+    question's words only, without punctuation, which the parser would read as syntax)."""
     from whoosh import index
     from whoosh.analysis import StemmingAnalyzer
     from whoosh.fields import ID, TEXT, Schema
@@ -135,7 +136,8 @@ def baseline_run(docs: list[dict], directory: Path, queries: list[str]) -> list[
     with ix.searcher() as searcher:
         for text in queries:
             try:
-                hits = searcher.search(parser.parse(text), limit=K)
+                words = " ".join(re.findall(r"\w+", text))   # no query syntax: "?" would be a wildcard
+                hits = searcher.search(parser.parse(words), limit=K)
                 ranked.append([hit["id"] for hit in hits])
             except Exception:  # a question the query syntax cannot parse finds nothing
                 ranked.append([])

@@ -66,7 +66,7 @@ class MailQueue(db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # "immediate", "daily", "weekly"
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # "pending", "sent", "skipped"
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # "pending", "sending", "sent", "skipped"
     due_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")

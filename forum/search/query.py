@@ -22,7 +22,7 @@ from whoosh import query as wq
 
 from forum.search import analysis
 
-TITLE_BOOST = 1.5
+TITLE_BOOST = 1.0
 AUTHOR_BOOST = 0.6
 SYNONYM_BOOST = 0.7
 SURE_PART = 6            # a part this long counts even when the rest of the word is unknown

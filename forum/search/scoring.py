@@ -61,13 +61,25 @@ class SegmentData:
         self.threads = [int(v) for v in reader.column_reader("thread_id")]
         self.created = [datetime_to_long(v) for v in reader.column_reader("created_at")]
         self.lengths = {field: [reader.doc_field_length(d, field, 0) for d in range(count)] for field in ("title", "body")}
-        self.deleted = frozenset(d for d in range(count) if reader.is_deleted(d)) if reader.has_deletions() else frozenset()
+        self.live = -1
+        self.deleted: frozenset[int] = frozenset()
         self._scopes: dict[tuple[str, tuple[str, ...]], frozenset[int]] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._norms: dict[tuple, list[float]] = {}
         self._postings: dict[tuple[str, object], tuple[array, array]] = {}
         self._cached_postings = 0
         self._containing: dict[tuple[str, str], list[str]] = {}
+
+    def follow(self, reader) -> SegmentData:
+        """Takes the segment's newest reader: deletions (edits, removals) change only the
+        deleted set and the scopes, not the columns or postings read so far."""
+        live = reader.doc_count()
+        self.reader = reader
+        if live != self.live:
+            self.deleted = frozenset(reader._perdoc.deleted_docs()) if reader.has_deletions() else frozenset()
+            self._scopes.clear()
+            self.live = live
+        return self
 
     def postings(self, field: str, text) -> tuple[array, array]:
         """Decoded postings of one term, remembered while the segment lives (it never
@@ -164,15 +176,10 @@ class Scorer:
         self.searcher = searcher
         self._idf: dict[tuple[str, object], float] = {}
         self._avg: dict[str, float] = {}
+        self.allowed: frozenset[int] | set[int] = frozenset()   # the segment's visible posts (phrases check only these)
 
     def _term(self, seg: SegmentData, field: str, text, boost: float, acc: dict[int, float]) -> None:
-        key = (field, text)
-        idf = self._idf.get(key)
-        if idf is None:
-            df = self.searcher.doc_frequency(field, text)
-            count = self.searcher.doc_count_all()
-            idf = self._idf[key] = (log(1 + (count - df + 0.5) / (df + 0.5)) if CLASSIC_IDF
-                                    else log(count / (df + 1)) + 1)
+        idf = self._idf_of(field, text)
         if field not in self._avg:
             self._avg[field] = self.searcher.avg_field_length(field) or 1.0
         lengths = seg.lengths.get(field)
@@ -206,13 +213,67 @@ class Scorer:
                 self.scores(sub, leaf, seg, boost, acc)
         elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             pass
-        else:   # phrases and anything else: Whoosh's matcher, scored with its BM25F
+        elif isinstance(q, wq.Phrase) and q.words and not q.char_ranges:
+            self._phrase(seg, q, boost, acc)
+        else:   # anything else: Whoosh's matcher, scored with its BM25F
             matcher = q.matcher(leaf, leaf.context())
             while matcher.is_active():
                 d = matcher.id()
                 acc[d] = acc.get(d, 0.0) + boost * matcher.score()
                 matcher.next()
         return acc
+
+    def _idf_of(self, field: str, text) -> float:
+        key = (field, text)
+        idf = self._idf.get(key)
+        if idf is None:
+            df, count = self.searcher.doc_frequency(field, text), self.searcher.doc_count_all()
+            idf = self._idf[key] = (log(1 + (count - df + 0.5) / (df + 0.5)) if CLASSIC_IDF
+                                    else log(count / (df + 1)) + 1)
+        return idf
+
+    def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: dict[int, float]) -> None:
+        """Words at consecutive positions (within ``slop``): candidates from the cached
+        postings, positions read only for them; BM25 of the phrase count with the words'
+        summed idf."""
+        field, words = q.fieldname, list(q.words)
+        lists = [seg.postings(field, word)[0] for word in words]
+        if not all(lists):
+            return
+        candidates = sorted(set(lists[0]).intersection(*lists[1:], self.allowed))
+        if not candidates:
+            return
+        positions: list[dict[int, set[int]]] = []
+        for word in words:
+            matcher = seg.reader.postings(field, word)
+            matcher = getattr(matcher, "child", matcher)
+            found: dict[int, set[int]] = {}
+            for d in candidates:
+                if not matcher.is_active():
+                    break
+                matcher.skip_to(d)
+                if matcher.is_active() and matcher.id() == d:
+                    found[d] = set(matcher.value_as("positions"))
+            positions.append(found)
+        if field not in self._avg:
+            self._avg[field] = self.searcher.avg_field_length(field) or 1.0
+        norms = seg.norms(field, self._avg[field])
+        top = sum(self._idf_of(field, word) for word in words) * (K1 + 1) * boost
+        slop = max(1, q.slop)
+        for d in candidates:
+            starts = positions[0].get(d, ())
+            count = 0
+            for start in starts:
+                at = start
+                for following in positions[1:]:
+                    near = following.get(d, ())
+                    at = next((at + step for step in range(1, slop + 1) if at + step in near), None)
+                    if at is None:
+                        break
+                else:
+                    count += 1
+            if count:
+                acc[d] = acc.get(d, 0.0) + top * count / (count + norms[d])
 
     def _coordinated(self, clauses, leaf, seg, boost: float, acc: dict[int, float]) -> None:
         parts = sorted((self.scores(clause, leaf, seg, boost) for clause in clauses), key=len, reverse=True)
@@ -241,6 +302,7 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         allowed = filters.allowed(seg)
         if not allowed:
             continue
+        scorer.allowed = allowed
         scores = scorer.scores(q, leaf, seg)
         threads, created = seg.threads, seg.created
         for d in scores.keys() & allowed:

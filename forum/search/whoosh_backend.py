@@ -83,7 +83,7 @@ class WhooshBackend:
         self._index: windex.FileIndex | None = None
         self._local = threading.local()
         self._cache: _Generation | None = None
-        self._segments: dict[tuple[str, int], SegmentData] = {}
+        self._segments: dict[str, SegmentData] = {}
 
     # -- the index itself -------------------------------------------------------------------
     def ready(self) -> bool:
@@ -183,13 +183,13 @@ class WhooshBackend:
 
     def _segment(self, reader) -> SegmentData:
         """Per-segment columns (``scoring.SegmentData``), kept while the segment lives."""
-        key = (reader.segment().segment_id(), reader.doc_count())
+        key = reader.segment().segment_id()
         found = self._segments.get(key)
         if found is None:
             if len(self._segments) > 64:
                 self._segments.clear()
             found = self._segments[key] = SegmentData(reader)
-        return found
+        return found.follow(reader)
 
     def search(self, request: Query) -> Result:
         filters = _filters(request)

@@ -5,17 +5,19 @@ What goes out is checked again at the time of sending with ``forum.permissions``
 holds only what the recipient may see then."""
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from email.message import EmailMessage
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
-from forum import mail
+from forum import mail, permissions
 from forum.extensions import db
-from forum.models import MailQueue, Notification, Post, User
+from forum.models import Cluster, MailQueue, Notification, Post, Thread, User
 from forum.rendering import plain_text
 from forum.services import notification_text, notifications
 
@@ -65,18 +67,94 @@ def unsubscribe(user: User, scope: str) -> None:
 
 
 # -- building messages --------------------------------------------------------------------------
+# The worker builds a chunk of mails at a time from data loaded for the whole chunk in a fixed
+# number of queries (``_load``), and decides visibility in Python with ``forum.permissions``
+# against memberships read just then: what goes out is what the recipient may see when it is
+# sent, without six queries per mail.
 
-def _excerpts(user: User, post_ids: set[int]) -> dict[int, str]:
-    """Text of the posts that are still there and readable (visibility is checked by the caller)."""
-    if not post_ids:
-        return {}
-    posts = db.session.scalars(select(Post).where(Post.id.in_(post_ids), Post.deleted_at.is_(None),
-                                                  Post.hidden_at.is_(None)))
-    result = {}
-    for post in posts:
-        text = plain_text(post.body_html)
-        result[post.id] = text if len(text) <= EXCERPT else text[:EXCERPT].rsplit(" ", 1)[0] + " …"
-    return result
+@dataclasses.dataclass(frozen=True)
+class QueuedMail:
+    """What the worker knows of one queue row, as plain values (ORM rows expire on commit)."""
+    id: int
+    user_id: int
+    kind: str
+    notification_id: int | None
+    dedupe_key: str
+    attempts: int
+    lease_end: dt.datetime
+
+    @classmethod
+    def of(cls, row: MailQueue) -> QueuedMail:
+        return cls(row.id, row.user_id, row.kind, row.notification_id, row.dedupe_key, row.attempts,
+                   row.claimed_until or row.due_at)
+
+
+@dataclasses.dataclass
+class _Batch:
+    users: dict[int, User]                   # with their memberships
+    modes: dict[int, dict[str, str]]
+    notifications: dict[int, Notification]   # every notification the chunk's mails are about
+    digests: dict[str, list[Notification]]   # unread ones per digest key, newest first
+    threads: dict[int, Thread]               # with their boards
+    clusters: dict[int, Cluster]
+    posts: dict[int, Post]
+
+
+def _by_id(query) -> dict:
+    return {item.id: item for item in db.session.scalars(query.execution_options(populate_existing=True))}
+
+
+def _load(jobs: list[QueuedMail]) -> _Batch:
+    """Seven queries for any number of mails: people and memberships, mail settings,
+    notifications (with their actors), posts, threads with boards, clusters."""
+    user_ids = {job.user_id for job in jobs}
+    users = _by_id(select(User).where(User.id.in_(user_ids)).options(selectinload(User.memberships)))
+    modes = notifications.modes_for(user_ids)
+    own = {job.notification_id for job in jobs if job.kind == notifications.IMMEDIATE and job.notification_id}
+    keys = {job.dedupe_key for job in jobs if job.kind != notifications.IMMEDIATE}
+    wanted = ([Notification.id.in_(own)] if own else []) + (
+        [and_(Notification.mail_key.in_(keys), Notification.read_at.is_(None))] if keys else [])
+    found = list(db.session.scalars(
+        select(Notification).where(or_(*wanted)).options(joinedload(Notification.actor))
+        .order_by(Notification.id.desc()).execution_options(populate_existing=True))) if wanted else []
+    digests: dict[str, list[Notification]] = {}
+    for n in found:
+        if n.mail_key in keys:
+            digests.setdefault(n.mail_key, []).append(n)
+    post_ids = {n.post_id for n in found if n.post_id}
+    posts = _by_id(select(Post).where(Post.id.in_(post_ids))) if post_ids else {}
+    # A post split off into another thread is checked against the thread it is in now.
+    thread_ids = {n.thread_id for n in found if n.thread_id} | {post.thread_id for post in posts.values()}
+    threads = _by_id(select(Thread).where(Thread.id.in_(thread_ids)).options(joinedload(Thread.board))) if thread_ids else {}
+    cluster_ids = {n.cluster_id for n in found if n.cluster_id}
+    clusters = _by_id(select(Cluster).where(Cluster.id.in_(cluster_ids))) if cluster_ids else {}
+    return _Batch(users, modes, {n.id: n for n in found}, digests, threads, clusters, posts)
+
+
+def _context(user: User, batch: _Batch, items: list[Notification]) -> notification_text.Context:
+    """``notification_text.context_for`` without queries: the same decisions, taken by the
+    predicates whose query twins that function uses."""
+    titles: dict[int, str] = {}
+    clusters: dict[int, tuple[str, str]] = {}
+    for n in items:
+        thread = batch.threads.get(n.thread_id) if n.thread_id else None
+        if thread is not None and permissions.can_view_thread(user, thread):
+            titles[thread.id] = thread.title
+        cluster = batch.clusters.get(n.cluster_id) if n.cluster_id else None
+        if cluster is not None and permissions.can_see_cluster(user, cluster):
+            clusters[cluster.id] = (cluster.slug, cluster.name)
+    return notification_text.Context(titles, clusters)
+
+
+def _excerpt(user: User, batch: _Batch, post_id: int | None) -> str | None:
+    """The post's text while it is there, not hidden and readable by the recipient."""
+    post = batch.posts.get(post_id) if post_id else None
+    if post is None or post.deleted_at is not None or post.hidden_at is not None:
+        return None
+    if post.thread_id not in batch.threads or not permissions.can_view_post(user, post):
+        return None
+    text = plain_text(post.body_html)
+    return text if len(text) <= EXCERPT else text[:EXCERPT].rsplit(" ", 1)[0] + " …"
 
 
 def _absolute(path: str | None) -> str:
@@ -98,47 +176,49 @@ def _message(user: User, subject: str, template: str, scope: str, **context) -> 
     })
 
 
-def for_notification(row: MailQueue) -> EmailMessage | None:
-    """One notification's own mail, or None when it is no longer due (read, unsubscribed,
-    no longer visible)."""
-    n = db.session.scalar(select(Notification).where(Notification.id == row.notification_id)
-                          .options(joinedload(Notification.actor)))
-    user = db.session.get(User, row.user_id)
-    if n is None or user is None or not user.is_member or n.read_at is not None:
+def messages_for(jobs: list[QueuedMail]) -> dict[int, EmailMessage | None]:
+    """Each queue row's mail, or None when it is no longer due (read, unsubscribed, no longer
+    visible, the recipient suspended or gone)."""
+    batch = _load(jobs) if jobs else None
+    return {job.id: (_for_notification(job, batch) if job.kind == notifications.IMMEDIATE
+                     else _for_digest(job, batch)) for job in jobs}
+
+
+def _for_notification(job: QueuedMail, batch: _Batch) -> EmailMessage | None:
+    n = batch.notifications.get(job.notification_id) if job.notification_id else None
+    user = batch.users.get(job.user_id)
+    if n is None or user is None or n.user_id != user.id or not user.is_member or n.read_at is not None:
         return None
     category = notifications.category_of(n.kind)
-    if notifications.modes_for([user.id])[user.id][category] != notifications.IMMEDIATE:
+    if batch.modes[user.id][category] != notifications.IMMEDIATE:
         return None
-    line = notification_text.present(user, [n], group=False)[0]
+    line = notification_text.present(user, [n], group=False, ctx=_context(user, batch, [n]))[0]
     if not line.available:
         return None
-    excerpt = _excerpts(user, {n.post_id} if n.post_id else set()).get(n.post_id)
+    excerpt = _excerpt(user, batch, n.post_id)
     subject = "[" + _("Clusterforum") + "] " + line.text.rstrip(".")
     return _message(user, subject, "notification", category, line=line, url=_absolute(line.url), excerpt=excerpt)
 
 
-def for_digest(row: MailQueue) -> EmailMessage | None:
-    user = db.session.get(User, row.user_id)
+def _for_digest(job: QueuedMail, batch: _Batch) -> EmailMessage | None:
+    user = batch.users.get(job.user_id)
     if user is None or not user.is_member:
         return None
-    pending = list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id, Notification.mail_key == row.dedupe_key,
-                                   Notification.read_at.is_(None))
-        .options(joinedload(Notification.actor)).order_by(Notification.id.desc())))
-    modes = notifications.modes_for([user.id])[user.id]
-    pending = [n for n in pending if modes[notifications.category_of(n.kind)] == row.kind]
-    lines = [line for line in notification_text.present(user, pending) if line.available]
+    modes = batch.modes[user.id]
+    pending = [n for n in batch.digests.get(job.dedupe_key, [])
+               if n.user_id == user.id and modes[notifications.category_of(n.kind)] == job.kind]
+    lines = [line for line in notification_text.present(user, pending, ctx=_context(user, batch, pending))
+             if line.available]
     if not lines:
         return None
-    excerpts = _excerpts(user, {line.notification.post_id for line in lines if line.notification.post_id})
-    items = [{"line": line, "url": _absolute(line.url), "excerpt": excerpts.get(line.notification.post_id)}
+    items = [{"line": line, "url": _absolute(line.url), "excerpt": _excerpt(user, batch, line.notification.post_id)}
              for line in lines]
     total = sum(line.count for line in lines)
-    if row.kind == notifications.WEEKLY:
+    if job.kind == notifications.WEEKLY:
         subject = ngettext("Ihre wöchentliche Zusammenfassung: %(num)s Neuigkeit",
                            "Ihre wöchentliche Zusammenfassung: %(num)s Neuigkeiten", total)
     else:
         subject = ngettext("Ihre tägliche Zusammenfassung: %(num)s Neuigkeit",
                            "Ihre tägliche Zusammenfassung: %(num)s Neuigkeiten", total)
-    return _message(user, "[" + _("Clusterforum") + "] " + subject, "digest", row.kind, items=items, total=total,
-                    weekly=row.kind == notifications.WEEKLY, list_url=_absolute(url_for("notifications.index")))
+    return _message(user, "[" + _("Clusterforum") + "] " + subject, "digest", job.kind, items=items, total=total,
+                    weekly=job.kind == notifications.WEEKLY, list_url=_absolute(url_for("notifications.index")))

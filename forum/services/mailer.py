@@ -7,9 +7,12 @@
 2. ``claim``: a worker takes due rows with a lease (an UPDATE that only touches unclaimed
    or expired rows; on PostgreSQL the candidates are also locked with SKIP LOCKED), so two
    workers never hold the same row.
-3. ``send``: one SMTP connection per batch; each row is marked sent right after its mail.
-   When SMTP fails the row (and, when the server is unreachable, the rest of the batch) is
-   retried later with exponential backoff: nothing is lost while SMTP is down.
+3. ``send``: builds the batch's mails from data loaded together (a fixed number of queries
+   per chunk, visibility decided by ``forum.permissions`` then), sends them over one SMTP
+   connection (reopened after a failure) and commits once per mail, before its send (see
+   "Why one small commit per mail" below). When SMTP fails the row (and, when the server is
+   unreachable, the rest of the batch) is retried later with exponential backoff: nothing is
+   lost while SMTP is down.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from forum import mail
 from forum.extensions import db
@@ -105,33 +108,96 @@ def _backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
 
 
-def _finish(row_id: int, worker: str, **values) -> None:
-    db.session.execute(update(MailQueue).where(MailQueue.id == row_id, MailQueue.claimed_by == worker)
-                       .values(claimed_by=None, claimed_until=None, **values)
-                       .execution_options(synchronize_session=False))
+# -- sending ------------------------------------------------------------------------------------
+# Why one small commit per mail, written *before* its SMTP send, and no more:
+#
+# The send and the database cannot be one transaction, so a crash (kill -9, power cut) between
+# the SMTP server accepting a mail and our commit is always possible. Were the row still
+# "pending" then, the next worker would send it again once the lease ran out. So a row is
+# switched to "sending" and committed before its send, by a compare-and-set UPDATE
+# (only while this worker holds it and it is still pending); ``claim`` never takes a "sending"
+# row, so no crash and no second worker can ever mail it again. A crash during the send
+# itself leaves that one row "sending": it may not have arrived, and it is not retried,
+# because it may also have arrived (``run_once`` logs such rows). SMTP trouble is no crash:
+# a refused or failed send puts the row back to "pending" with a backoff, so nothing is lost
+# while SMTP is down.
+#
+# Committing once for several mails before sending them would lose all of them in a crash;
+# committing once after several sends would resend them. The outcome of the previous mail
+# ("sent", "skipped") needs no commit of its own: a "sending" row is safe already, so it rides
+# along with the next row's commit. That leaves one commit per mail and no query: the chunk's
+# mails are built from data loaded together (``mail_content.messages_for``).
+
+CHUNK = 100          # mails built from one load (a fixed number of queries)
+FRESH = 10.0         # seconds; data older than this is loaded again before sending on
+LEASE_MARGIN = dt.timedelta(seconds=30)
+_queue = MailQueue.__table__
+_SETTLE = (update(_queue).where(_queue.c.id == bindparam("row_id"), _queue.c.claimed_by == bindparam("owner"))
+           .values(status=bindparam("new_status"), sent_at=bindparam("at"), claimed_by=None, claimed_until=None))
+_RETRY = (update(_queue).where(_queue.c.id == bindparam("row_id"), _queue.c.claimed_by == bindparam("owner"))
+          .values(status="pending", attempts=bindparam("tries"), due_at=bindparam("due"),
+                  last_error=bindparam("error"), claimed_by=None, claimed_until=None))
+
+
+def _settle(done: list[dict]) -> None:
+    """Writes the outcomes gathered so far (one statement) into the current transaction."""
+    if done:
+        db.session.execute(_SETTLE, done)
+        done.clear()
+
+
+def _begin(job: mail_content.QueuedMail, worker: str, done: list[dict]) -> bool:
+    """Commits the earlier outcomes and takes the row to "sending"; False when it is no longer
+    this worker's (the lease ran out and another worker claimed it)."""
+    _settle(done)
+    taken = db.session.execute(
+        update(_queue).where(_queue.c.id == job.id, _queue.c.claimed_by == worker, _queue.c.status == "pending")
+        .values(status="sending")).rowcount == 1
+    db.session.commit()
+    return taken
+
+
+def _outcome(job: mail_content.QueuedMail, worker: str, status: str) -> dict:
+    return {"row_id": job.id, "owner": worker, "new_status": status, "at": utcnow()}
+
+
+def _retry(jobs: list[mail_content.QueuedMail], worker: str, error: Exception, done: list[dict]) -> None:
+    """Back to "pending" (also the row that was "sending": its send failed) after a backoff."""
+    now = utcnow()
+    _settle(done)
+    db.session.execute(_RETRY, [{"row_id": job.id, "owner": worker, "tries": job.attempts + 1,
+                                 "due": now + _backoff(job.attempts + 1), "error": repr(error)[:500]}
+                                for job in jobs])
     db.session.commit()
 
 
-def _retry(row_ids: list[int], attempts: dict[int, int], worker: str, error: Exception, now: dt.datetime) -> None:
-    for row_id in row_ids:
-        tries = attempts[row_id] + 1
-        _finish(row_id, worker, attempts=tries, due_at=now + _backoff(tries), last_error=repr(error)[:500])
+def _hand_back(jobs: list[mail_content.QueuedMail], worker: str, done: list[dict]) -> None:
+    """The lease is nearly over: release the rest rather than risk a second sender."""
+    _settle(done)
+    if jobs:
+        db.session.execute(update(_queue).where(_queue.c.id.in_([job.id for job in jobs]),
+                                                _queue.c.claimed_by == worker, _queue.c.status == "pending")
+                           .values(claimed_by=None, claimed_until=None))
+    db.session.commit()
 
 
 class _Connection:
-    """One SMTP connection for a batch, opened on first use; without FORUM_MAIL_SERVER the
-    mails go to the log (forum.mail.deliver)."""
+    """One SMTP connection for a batch, opened before the first mail and again after a
+    failure (``send`` closes it then); without FORUM_MAIL_SERVER the mails go to the log (forum.mail.deliver)."""
 
     def __init__(self) -> None:
         self.smtp: smtplib.SMTP | None = None
 
-    def send(self, message) -> None:
+    def open(self) -> None:
         config = current_app.config
-        if not config.get("MAIL_SERVER"):
+        if self.smtp is None and config.get("MAIL_SERVER"):
+            self.smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
+
+    def send(self, message) -> None:
+        if not current_app.config.get("MAIL_SERVER"):
             mail.deliver(message)
             return
-        if self.smtp is None:
-            self.smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
+        self.open()
         self.smtp.send_message(message)
 
     def close(self) -> None:
@@ -145,43 +211,64 @@ class _Connection:
 
 def send(rows: list[MailQueue], worker: str) -> dict[str, int]:
     stats = {"sent": 0, "skipped": 0, "retry": 0}
-    attempts = {row.id: row.attempts for row in rows}
-    order = [(row.id, row.kind, row.claimed_until) for row in rows]
+    jobs = [mail_content.QueuedMail.of(row) for row in rows]
+    done: list[dict] = []  # outcomes not yet written; they go with the next commit
     connection = _Connection()
+    position = 0
     try:
-        for position, (row_id, kind, lease_end) in enumerate(order):
-            if utcnow() >= lease_end - dt.timedelta(seconds=30):
-                # The lease is nearly over: hand the rest back rather than risk a second sender.
-                for rest_id, _kind, _end in order[position:]:
-                    _finish(rest_id, worker)
-                break
-            row = db.session.get(MailQueue, row_id)
-            message = (mail_content.for_notification(row) if kind == notifications.IMMEDIATE
-                       else mail_content.for_digest(row))
-            if message is None:
-                _finish(row_id, worker, status="skipped", sent_at=utcnow())
-                stats["skipped"] += 1
-                continue
-            try:
-                connection.send(message)
-            except CONNECTION_ERRORS as error:
-                current_app.logger.warning("SMTP nicht erreichbar, später neuer Versuch: %r", error)
-                connection.close()
-                rest = [rid for rid, _kind, _end in order[position:]]
-                _retry(rest, attempts, worker, error, utcnow())
-                stats["retry"] += len(rest)
-                break
-            except smtplib.SMTPException as error:
-                current_app.logger.warning("Mail %s abgelehnt, später neuer Versuch: %r", row_id, error)
-                connection.close()
-                _retry([row_id], attempts, worker, error, utcnow())
-                stats["retry"] += 1
-                continue
-            _finish(row_id, worker, status="sent", sent_at=utcnow())
-            stats["sent"] += 1
+        while position < len(jobs):
+            chunk = jobs[position:position + CHUNK]
+            messages = mail_content.messages_for(chunk)
+            built = time.monotonic()
+            for index, job in enumerate(chunk):
+                if index and time.monotonic() - built > FRESH:
+                    break  # a slow server: load what the recipients may see now before sending on
+                if utcnow() >= job.lease_end - LEASE_MARGIN:
+                    _hand_back(jobs[position:], worker, done)
+                    return stats
+                position += 1
+                message = messages[job.id]
+                if message is None:
+                    done.append(_outcome(job, worker, "skipped"))
+                    stats["skipped"] += 1
+                    continue
+                try:
+                    connection.open()  # before "sending": a server that is down costs no mail
+                except CONNECTION_ERRORS as error:
+                    current_app.logger.warning("SMTP nicht erreichbar, später neuer Versuch: %r", error)
+                    _retry(jobs[position - 1:], worker, error, done)
+                    stats["retry"] += len(jobs) - position + 1
+                    return stats
+                if not _begin(job, worker, done):
+                    continue
+                try:
+                    connection.send(message)
+                except (smtplib.SMTPException, OSError) as error:
+                    # Refused, or the connection broke: this mail is tried again after the
+                    # backoff; the next one opens a new connection (or, when the server is
+                    # gone, hands the rest back for later).
+                    current_app.logger.warning("Mail %s nicht versendet, später neuer Versuch: %r", job.id, error)
+                    connection.close()
+                    _retry([job], worker, error, done)
+                    stats["retry"] += 1
+                    continue
+                done.append(_outcome(job, worker, "sent"))
+                stats["sent"] += 1
+        _settle(done)
+        db.session.commit()
     finally:
         connection.close()
     return stats
+
+
+def _warn_about_interrupted(now: dt.datetime) -> None:
+    """Rows left "sending" by a worker that stopped mid-send are never sent again (they may
+    have arrived); the log says how many, for the operator to look at."""
+    unclear = db.session.scalar(select(func.count()).select_from(MailQueue).where(
+        MailQueue.status == "sending", MailQueue.claimed_until < now))
+    if unclear:
+        current_app.logger.warning("%s Mails wurden beim Versand unterbrochen und werden nicht erneut gesendet "
+                                   "(Status „sending“ in mail_queue).", unclear)
 
 
 def run_once(now: dt.datetime | None = None) -> dict[str, int]:
@@ -190,6 +277,7 @@ def run_once(now: dt.datetime | None = None) -> dict[str, int]:
     base_url = current_app.config.get("BASE_URL") or (
         f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://{current_app.config.get('SERVER_NAME') or 'localhost:5000'}")
     with current_app.test_request_context("/", base_url=base_url):
+        _warn_about_interrupted(now or utcnow())
         while True:
             seen = queue_pending(now)
             totals["queued"] += seen

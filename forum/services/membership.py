@@ -153,9 +153,10 @@ def _invitation_in(actor: Viewer, cluster: Cluster, invitation_id: int) -> Invit
 def resend(actor: Viewer, cluster: Cluster, invitation_id: int) -> Invitation:
     """A new link (the old one stops working) and fourteen more days."""
     invitation = _invitation_in(actor, cluster, invitation_id)
-    if invitation.state in (InvitationState.ACCEPTED, InvitationState.REVOKED):
-        raise ConflictError(_("Diese Einladung ist schon %(state)s und kann nicht erneut versendet werden.",
-                              state=invitation.state.value))
+    if invitation.state == InvitationState.ACCEPTED:
+        raise ConflictError(_("Diese Einladung ist schon angenommen und kann nicht erneut versendet werden."))
+    if invitation.state == InvitationState.REVOKED:
+        raise ConflictError(_("Diese Einladung ist widerrufen und kann nicht erneut versendet werden."))
     _renew(invitation, utcnow())
     modlog.record(actor, cluster.id, "invite.resend", "invitation", invitation.id, "", email=invitation.email)
     db.session.commit()

@@ -117,10 +117,12 @@ def _link(n: Notification, ctx: Context, data: dict) -> str | None:
     return None
 
 
-def present(user: Viewer, notifications: list[Notification], *, group: bool = True) -> list[Shown]:
+def present(user: Viewer, notifications: list[Notification], *, group: bool = True,
+            ctx: Context | None = None) -> list[Shown]:
     """Lines for the list: consecutive replies in the same thread with the same read state
-    become one line ("3 neue Antworten in …") that links to the earliest of them."""
-    ctx = context_for(user, notifications)
+    become one line ("3 neue Antworten in …") that links to the earliest of them. The mail
+    worker passes ``ctx`` built for a whole batch (``mail_content``) instead of two queries."""
+    ctx = ctx if ctx is not None else context_for(user, notifications)
     lines: list[Shown] = []
     buckets: dict[tuple, Shown] = {}
     for n in notifications:

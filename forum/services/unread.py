@@ -7,7 +7,7 @@ import dataclasses
 from sqlalchemy import and_, func, or_, select
 
 from forum.extensions import db
-from forum.models import Board, BoardRead, Post, Thread, ThreadRead, utcnow
+from forum.models import Board, BoardRead, Notification, Post, Thread, ThreadRead, utcnow
 from forum.permissions import Viewer
 from forum.services import notifications, watching
 
@@ -56,6 +56,16 @@ def record_read(user: Viewer, thread: Thread, post_ids: list[int]) -> None:
     if not user.is_member or not post_ids:
         return
     newest = max(post_ids)
+    # Reading again what was read before is the common case: two cheap reads instead of a
+    # write transaction on every page view (writes serialise, above all on SQLite).
+    read_mark = select(ThreadRead.last_read_post_id).where(ThreadRead.user_id == user.id,
+                                                          ThreadRead.thread_id == thread.id).scalar_subquery()
+    unread_notice = select(Notification.id).where(
+        Notification.user_id == user.id, Notification.thread_id == thread.id, Notification.read_at.is_(None)
+    ).exists()
+    mark, pending = db.session.execute(select(read_mark, unread_notice)).one()
+    if mark is not None and mark >= newest and not pending:
+        return
     insert = watching.dialect_insert(ThreadRead).values(
         user_id=user.id, thread_id=thread.id, last_read_post_id=newest, updated_at=utcnow())
     greatest = func.max if db.session.get_bind().dialect.name == "sqlite" else func.greatest

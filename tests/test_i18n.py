@@ -1,0 +1,37 @@
+"""German by default, English through the compiled catalog; German dates."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import force_locale
+
+from forum.web import _zeit
+
+
+def test_pages_are_german_by_default(world, login):
+    client = login(world.member)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="de">' in html and "Abmelden" in html
+
+
+def test_account_language_english_translates_the_ui(world, login, db, app):
+    world.member.locale = "en"
+    db.session.commit()
+    client = login(world.member)
+    with app.app_context():  # a fresh context per request, as in production
+        html = client.get(f"/t/{world.thread_a.id}").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Log out" in html and "Abmelden" not in html
+
+
+def test_visitor_can_switch_to_english(client, app):
+    client.post("/sprache", data={"locale": "en", "next": "/login"})
+    with app.app_context():
+        html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Log in" in html
+
+
+def test_dates_are_written_the_german_way(app):
+    with app.test_request_context(), force_locale("de"):
+        stamp = _zeit(dt.datetime(2026, 3, 1, 9, 5))  # UTC → Europe/Berlin (UTC+1 in March)
+    assert "01.03.2026, 10:05" in stamp and 'datetime="2026-03-01T09:05:00Z"' in stamp
