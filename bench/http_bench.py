@@ -174,8 +174,9 @@ def worker_rss_mb(master: int) -> list[float]:
 
 def bench(size: str, workers: int, env: dict, info: dict, args, out: Path) -> list[dict]:
     port = free_port()
-    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning", "app:app"], env=env, cwd=ROOT)
+    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "python:forum.gunicorn_conf", "-w", str(workers),
+                               "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "--log-level", "warning",
+                               "app:app"], env=env, cwd=ROOT)
     try:
         wait_ready(port)
         session, token = sign_in(port, info["username"])

@@ -17,7 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
 
-    from forum import auth, cli, errors, i18n, extensions, search, security
+    from forum import auth, cli, errors, extensions, i18n, search, security, serving
     from forum.api import init_app as init_api
     from forum.web import init_app as init_web
 
@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    serving.init_app(app)
     errors.init_app(app)
     init_web(app)
     init_api(app)

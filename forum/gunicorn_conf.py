@@ -1,0 +1,30 @@
+"""gunicorn settings for production: ``gunicorn -c python:forum.gunicorn_conf app:app``.
+
+Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+import json
+import multiprocessing
+import os
+
+bind = os.environ.get("FORUM_BIND", "127.0.0.1:8000")
+# Sync workers: the app is CPU-bound and short; two per core keeps latency low.
+workers = int(os.environ.get("FORUM_WORKERS", multiprocessing.cpu_count() * 2))
+worker_class = "sync"
+timeout = 30            # a request that takes longer is a bug; the worker is restarted
+graceful_timeout = 30
+keepalive = 5
+# Loading the app once in the master shares its memory between workers (copy-on-write);
+# database connections are opened lazily per worker, so nothing is shared that must not be.
+preload_app = True
+max_requests = 5000     # recycle workers now and then, with jitter so they don't restart together
+max_requests_jitter = 500
+forwarded_allow_ips = os.environ.get("FORUM_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# One JSON object per request on stdout: easy to ship to any log system.
+accesslog = "-"
+access_log_format = json.dumps({
+    "time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s",
+    "status": "%(s)s", "bytes": "%(B)s", "duration_ms": "%(M)s", "referer": "%(f)s", "agent": "%(a)s",
+})
+errorlog = "-"
+loglevel = os.environ.get("FORUM_LOG_LEVEL", "info")
