@@ -45,7 +45,7 @@ class Inbox:
 
 
 def build(app, watchers: int):
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from forum.extensions import db
     from forum.models import Membership, NotificationSetting, User, Watch, utcnow
@@ -68,7 +68,7 @@ def build(app, watchers: int):
         {"username": f"beobachter{n}", "email": f"beobachter{n}@bench.invalid", "display_name": f"Beobachter {n}",
          "password_hash": "", "created_at": now} for n in range(watchers)])
     db.session.commit()
-    ids = [u.id for u in db.session.query(User).filter(User.username.like("beobachter%"))]
+    ids = list(db.session.scalars(select(User.id).where(User.username.like("beobachter%"))))
     db.session.execute(insert(Membership), [{"user_id": i, "cluster_id": cluster.id, "joined_at": now} for i in ids])
     thread = posting.create_thread(author, board, "Wer kennt einen guten Steuerberater?", "Für Handwerksbetriebe.")
     db.session.execute(insert(Watch), [{"user_id": i, "target_type": "thread", "target_id": thread.id,

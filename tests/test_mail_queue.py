@@ -185,3 +185,125 @@ def test_cli_send_once(world, smtp_server, runner):
     assert result.exit_code == 0, result.output
     assert "1 Mails versendet" in result.output
     assert len(smtp_server.messages) == 1
+
+
+# -- batches: visibility at the time of sending, fixed queries, one connection, crash safety --
+
+def _watchers(world, count: int, prefix: str) -> list:
+    people = []
+    for n in range(count):
+        person = factories.member(world.cluster_a, factories.user(f"{prefix}{n}"))
+        notifications.save_modes(person, {"watched": "immediate"})
+        watching.set_level(person, "thread", world.thread_a.id, "watching")
+        people.append(person)
+    return people
+
+
+def test_a_batch_mails_each_recipient_only_what_they_may_see_when_it_is_sent(world, smtp_server, db):
+    stays, leaves, suspended, unsubscribed = _watchers(world, 4, "gemischt")
+    digest_reader = factories.member(world.cluster_a, factories.user("dieter.digest"))
+    watching.set_level(digest_reader, "thread", world.thread_a.id, "watching")
+    factories.reply(world.thread_a, world.manager, "Vertrauliches aus dem Cluster")
+    factories.reply(world.thread_b, world.manager_b, "Etwas aus dem anderen Cluster")
+    mailer.queue_pending()  # everyone was allowed to see it when it was written
+    db.session.execute(Membership.__table__.delete().where(Membership.user_id.in_([leaves.id, digest_reader.id]),
+                                                           Membership.cluster_id == world.cluster_a.id))
+    suspended.suspended_at = utcnow()
+    db.session.commit()
+    notifications.save_modes(unsubscribed, {"watched": "never"})
+    totals = mailer.run_once(now=_later(days=1, minutes=1))
+    received = sorted(m["To"] for m in smtp_server.messages)
+    assert received == sorted([stays.email, world.member.email, world.outsider.email])
+    assert totals["skipped"] == 4  # left, suspended, unsubscribed, and the digest with nothing left in it
+    assert all("Vertrauliches" not in _text(m) for m in smtp_server.messages if m["To"] == world.outsider.email)
+
+
+def test_building_a_batch_takes_the_same_queries_for_five_or_twenty_five_mails(world, app, db, count_queries):
+    from forum.services import mail_content
+
+    def statements_for(prefix: str, count: int) -> int:
+        _watchers(world, count, prefix)
+        factories.reply(world.thread_a, world.manager, f"Runde {prefix}")
+        mailer.queue_pending()
+        jobs = [mail_content.QueuedMail.of(row) for row in mailer.claim(prefix)]
+        assert len(jobs) >= count
+        with app.test_request_context("/", base_url="http://forum.test"), count_queries() as counted:
+            messages = mail_content.messages_for(jobs)
+        assert sum(message is not None for message in messages.values()) >= count
+        return counted.n
+
+    assert statements_for("fuenf", 5) == statements_for("fuenfundzwanzig", 25) <= 7
+
+
+def test_a_batch_goes_over_one_smtp_connection(world, smtp_server, monkeypatch):
+    opened = []
+    real_smtp = mailer.smtplib.SMTP
+
+    def counting_smtp(*args, **kwargs):
+        opened.append(args)
+        return real_smtp(*args, **kwargs)
+
+    monkeypatch.setattr(mailer.smtplib, "SMTP", counting_smtp)
+    _watchers(world, 12, "verbindung")
+    factories.reply(world.thread_a, world.manager, "Eine Verbindung für alle")
+    assert mailer.run_once()["sent"] == 13
+    assert len(opened) == 1
+
+
+def test_a_refused_mail_waits_for_its_retry_while_the_rest_of_the_batch_goes_out(world, smtp_server, db):
+    refused, *others = _watchers(world, 3, "abgelehnt")
+
+    async def handle_RCPT(server, session, envelope, address, rcpt_options):
+        if address == refused.email:
+            return "550 Postfach voll"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp_server.handle_RCPT = handle_RCPT
+    factories.reply(world.thread_a, world.manager, "Nicht für jeden sofort")
+    first = mailer.run_once()
+    assert first["sent"] == 3 and first["retry"] == 1  # two watchers and the thread's author
+    assert refused.email not in [m["To"] for m in smtp_server.messages]
+    del smtp_server.handle_RCPT
+    assert mailer.run_once(now=_later(minutes=2))["sent"] == 1
+    mailer.run_once(now=_later(minutes=30))
+    received = [m["To"] for m in smtp_server.messages]
+    assert sorted(received) == sorted([refused.email, world.member.email] + [p.email for p in others])
+
+
+class _Crash(BaseException):
+    """The worker dies (kill -9) right after the SMTP server took the mail."""
+
+
+def test_a_worker_that_dies_after_the_send_never_has_the_mail_sent_again(world, smtp_server, monkeypatch, db, caplog):
+    real_send = mailer.smtplib.SMTP.send_message
+
+    def send_then_die(self, message, *args, **kwargs):
+        real_send(self, message, *args, **kwargs)
+        raise _Crash()
+
+    monkeypatch.setattr(mailer.smtplib.SMTP, "send_message", send_then_die)
+    factories.reply(world.thread_a, world.manager, "Genau einmal, auch nach einem Absturz")
+    try:
+        mailer.run_once()
+    except _Crash:
+        pass
+    monkeypatch.undo()
+    assert len(smtp_server.messages) == 1
+    assert db.session.scalar(select(MailQueue.status)) == "sending"
+    mailer.run_once(now=_later(minutes=10))  # the lease is long over
+    mailer.run_once(now=_later(days=8))
+    assert len(smtp_server.messages) == 1
+    assert "unterbrochen" in caplog.text
+
+
+def test_a_worker_whose_lease_was_taken_over_sends_nothing(world, smtp_server, app, db):
+    factories.reply(world.thread_a, world.manager, "Wer zuletzt den Zuschlag hat")
+    mailer.queue_pending()
+    slow = mailer.claim("langsam")
+    assert len(slow) == 1
+    fast = mailer.claim("schnell", now=_later(minutes=6))  # the slow worker's lease ran out
+    with app.test_request_context("/", base_url="http://forum.test"):
+        assert mailer.send(slow, "langsam")["sent"] == 0
+        assert mailer.send(fast, "schnell")["sent"] == 1
+    assert len(smtp_server.messages) == 1

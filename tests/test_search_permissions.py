@@ -167,3 +167,17 @@ def test_pages_group_posts_by_thread_and_count_threads(secrets, db):
     assert sorted(seen) == sorted(t.id for t in threads)
     newest = run(secrets.member, "Flachdach", sort="newest")
     assert newest.items[0].thread_id == threads[0].id    # its latest reply is the newest match
+
+
+def test_posts_awaiting_approval_stay_out_of_the_index_even_after_a_rebuild(secrets, db):
+    post = factories.reply(secrets.thread_a, secrets.member, "Noch nicht freigegeben: Kugelfischrezept")
+    post.awaiting_approval = True      # what the approval queue does for a new member's post
+    search.enqueue("post", post.id)
+    db.session.commit()
+    assert run(secrets.manager, "Kugelfischrezept").total == 0
+    service.rebuild()
+    assert run(secrets.manager, "Kugelfischrezept").total == 0
+    post.awaiting_approval = False     # approved
+    search.enqueue("post", post.id)
+    db.session.commit()
+    assert run(secrets.manager, "Kugelfischrezept").total == 1

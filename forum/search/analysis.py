@@ -10,7 +10,7 @@ Rules, each applied the same way to documents and to queries:
 * German stop words are dropped, with positions renumbered so phrases still line up;
 * compounds: "Pumpe" or "Förderung" find "Wärmepumpenförderung" because the query also
   asks, at a low weight, for the index words that contain the word's stem (a substring scan
-  of the lexicon, ``forum.search.collect``); ``word_parts`` lists the sub-words that way
+  of the lexicon, ``forum.search.caches``); ``word_parts`` lists the sub-words that way
   reachable, and the snippet marks them.
 """
 from __future__ import annotations

@@ -70,7 +70,7 @@ class Hit:
 @dataclasses.dataclass
 class Result:
     hits: list[Hit]
-    total: int                        # matching threads; an estimate above collect.TOTAL_EXACT
+    total: int                        # matching threads the viewer may read (exact)
     suggestion: str | None = None     # "Meinten Sie …?"
 
 

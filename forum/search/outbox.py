@@ -25,6 +25,9 @@ from forum.rendering import plain_text
 from forum.search.backend import Backend, PostDocument
 from forum.search.whoosh_backend import LOCK_NAME
 
+# What search may show: not deleted, not hidden, not waiting for a manager's approval.
+INDEXABLE = (Post.deleted_at.is_(None), Post.hidden_at.is_(None), Post.awaiting_approval.is_(False))
+
 BATCH = 500
 DELETE_CHUNK = 1000
 
@@ -71,7 +74,7 @@ def documents(session: Session, condition: ColumnElement[bool],
         .join(Thread, Thread.id == Post.thread_id)
         .join(Board, Board.id == Thread.board_id)
         .outerjoin(User, User.id == Post.author_id)
-        .where(Post.deleted_at.is_(None), Post.hidden_at.is_(None), condition)
+        .where(*INDEXABLE, condition)
         .order_by(Post.id)
     )
     if tags is None:
@@ -91,7 +94,7 @@ def documents(session: Session, condition: ColumnElement[bool],
 def indexable_posts(session: Session) -> dict[int, int]:
     """post id → board id of every post that belongs in the index."""
     query = (select(Post.id, Thread.board_id).join(Thread, Thread.id == Post.thread_id)
-             .where(Post.deleted_at.is_(None), Post.hidden_at.is_(None)))
+             .where(*INDEXABLE))
     return {post_id: board_id for post_id, board_id in session.execute(query)}
 
 
@@ -155,4 +158,4 @@ def rebuild(backend: Backend, directory: Path, progress: Callable[[int], None] |
 
 
 def count_indexable(session: Session) -> int:
-    return session.scalar(select(func.count(Post.id)).where(Post.deleted_at.is_(None), Post.hidden_at.is_(None))) or 0
+    return session.scalar(select(func.count(Post.id)).where(*INDEXABLE)) or 0

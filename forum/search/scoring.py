@@ -72,10 +72,11 @@ class SegmentData:
 
     def follow(self, reader) -> SegmentData:
         """Takes the segment's newest reader: deletions (edits, removals) change only the
-        deleted set and the scopes, not the columns or postings read so far."""
+        deleted set and the scopes, not the columns or postings read so far. Deletions only
+        ever grow, so a thread still on an older searcher never undoes a newer state."""
         live = reader.doc_count()
         self.reader = reader
-        if live != self.live:
+        if self.live == -1 or live < self.live:
             self.deleted = frozenset(reader._perdoc.deleted_docs()) if reader.has_deletions() else frozenset()
             self._scopes.clear()
             self.live = live

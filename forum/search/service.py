@@ -270,7 +270,7 @@ def _items(hits, allowed: frozenset[int]) -> list[Item]:
         select(Post.id, Thread.title, Thread.board_id, Board.name, Cluster.slug, Cluster.name)
         .join(Thread, Thread.id == Post.thread_id).join(Board, Board.id == Thread.board_id)
         .outerjoin(Cluster, Cluster.id == Board.cluster_id)
-        .where(Post.id.in_([hit.post_id for hit in hits]), Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+        .where(Post.id.in_([hit.post_id for hit in hits]), *outbox.INDEXABLE)
     ).all()
     current = {row[0]: row for row in rows}
     items = []

@@ -3,7 +3,7 @@
 The ``Index`` object is kept per process and each thread keeps a searcher that it only
 replaces when the index generation changed; answers that depend only on the index (known
 words, prefix expansions, each segment's thread ids) are cached per generation or segment
-(``forum.search.collect``). The permission restriction is a few terms of the ``scope``
+(``forum.search.caches``). The permission restriction is a few terms of the ``scope``
 field (one per readable cluster, ``platform`` for the platform-wide boards), not a list of
 board ids. Writers are serialised by ``forum.search.outbox``;
 Whoosh's own lock is the second line of defence.
@@ -24,10 +24,10 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, TEXT, Schema
 
 from forum.search import analysis
 from forum.search.backend import Hit, PostDocument, Query, Result, Scope
-from forum.search.collect import Generation as _Generation
+from forum.search.caches import Generation as _Generation
 from forum.search.scoring import Filters, Scorer, SegmentData, best_per_thread
 from forum.search.highlight import snippet
-from forum.search.query import MAX_EXPANSION, Marks, build, expansion, fuzzy_clause, parse, word_query
+from forum.search.query import MAX_EXPANSION, Marks, build, expansion, fuzzy_clause, parse
 
 FEW_HITS = 3            # below this many threads, fuzzy matches of typos join the results
 WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock

@@ -125,7 +125,8 @@ def _load(jobs: list[QueuedMail]) -> _Batch:
     posts = _by_id(select(Post).where(Post.id.in_(post_ids))) if post_ids else {}
     # A post split off into another thread is checked against the thread it is in now.
     thread_ids = {n.thread_id for n in found if n.thread_id} | {post.thread_id for post in posts.values()}
-    threads = _by_id(select(Thread).where(Thread.id.in_(thread_ids)).options(joinedload(Thread.board))) if thread_ids else {}
+    threads = (_by_id(select(Thread).where(Thread.id.in_(thread_ids)).options(joinedload(Thread.board)))
+               if thread_ids else {})
     cluster_ids = {n.cluster_id for n in found if n.cluster_id}
     clusters = _by_id(select(Cluster).where(Cluster.id.in_(cluster_ids))) if cluster_ids else {}
     return _Batch(users, modes, {n.id: n for n in found}, digests, threads, clusters, posts)

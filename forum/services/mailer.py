@@ -139,46 +139,56 @@ _RETRY = (update(_queue).where(_queue.c.id == bindparam("row_id"), _queue.c.clai
                   last_error=bindparam("error"), claimed_by=None, claimed_until=None))
 
 
-def _settle(done: list[dict]) -> None:
-    """Writes the outcomes gathered so far (one statement) into the current transaction."""
-    if done:
-        db.session.execute(_SETTLE, done)
-        done.clear()
+class _Ledger:
+    """The rows' state, written on a database connection of its own, so its commit per mail
+    does not expire what the session loaded to build the mails."""
 
+    def __init__(self, worker: str) -> None:
+        self.worker = worker
+        self.done: list[dict] = []  # outcomes not yet written; they go with the next commit
+        self.connection = db.engine.connect()
 
-def _begin(job: mail_content.QueuedMail, worker: str, done: list[dict]) -> bool:
-    """Commits the earlier outcomes and takes the row to "sending"; False when it is no longer
-    this worker's (the lease ran out and another worker claimed it)."""
-    _settle(done)
-    taken = db.session.execute(
-        update(_queue).where(_queue.c.id == job.id, _queue.c.claimed_by == worker, _queue.c.status == "pending")
-        .values(status="sending")).rowcount == 1
-    db.session.commit()
-    return taken
+    def record(self, job: mail_content.QueuedMail, status: str) -> None:
+        self.done.append({"row_id": job.id, "owner": self.worker, "new_status": status, "at": utcnow()})
 
+    def _settle(self) -> None:
+        if self.done:
+            self.connection.execute(_SETTLE, self.done)
+            self.done = []
 
-def _outcome(job: mail_content.QueuedMail, worker: str, status: str) -> dict:
-    return {"row_id": job.id, "owner": worker, "new_status": status, "at": utcnow()}
+    def begin(self, job: mail_content.QueuedMail) -> bool:
+        """Commits the earlier outcomes and takes the row to "sending"; False when it is no
+        longer this worker's (the lease ran out and another worker claimed it)."""
+        self._settle()
+        taken = self.connection.execute(
+            update(_queue).where(_queue.c.id == job.id, _queue.c.claimed_by == self.worker,
+                                 _queue.c.status == "pending").values(status="sending")).rowcount == 1
+        self.connection.commit()
+        return taken
 
+    def retry(self, jobs: list[mail_content.QueuedMail], error: Exception) -> None:
+        """Back to "pending" after a backoff (also the row that was "sending": its send failed)."""
+        now = utcnow()
+        self._settle()
+        self.connection.execute(_RETRY, [
+            {"row_id": job.id, "owner": self.worker, "tries": job.attempts + 1,
+             "due": now + _backoff(job.attempts + 1), "error": repr(error)[:500]} for job in jobs])
+        self.connection.commit()
 
-def _retry(jobs: list[mail_content.QueuedMail], worker: str, error: Exception, done: list[dict]) -> None:
-    """Back to "pending" (also the row that was "sending": its send failed) after a backoff."""
-    now = utcnow()
-    _settle(done)
-    db.session.execute(_RETRY, [{"row_id": job.id, "owner": worker, "tries": job.attempts + 1,
-                                 "due": now + _backoff(job.attempts + 1), "error": repr(error)[:500]}
-                                for job in jobs])
-    db.session.commit()
+    def hand_back(self, jobs: list[mail_content.QueuedMail]) -> None:
+        """The lease is nearly over: release the rest rather than risk a second sender."""
+        self._settle()
+        self.connection.execute(update(_queue).where(
+            _queue.c.id.in_([job.id for job in jobs]), _queue.c.claimed_by == self.worker,
+            _queue.c.status == "pending").values(claimed_by=None, claimed_until=None))
+        self.connection.commit()
 
-
-def _hand_back(jobs: list[mail_content.QueuedMail], worker: str, done: list[dict]) -> None:
-    """The lease is nearly over: release the rest rather than risk a second sender."""
-    _settle(done)
-    if jobs:
-        db.session.execute(update(_queue).where(_queue.c.id.in_([job.id for job in jobs]),
-                                                _queue.c.claimed_by == worker, _queue.c.status == "pending")
-                           .values(claimed_by=None, claimed_until=None))
-    db.session.commit()
+    def close(self) -> None:
+        try:
+            self._settle()
+            self.connection.commit()
+        finally:
+            self.connection.close()
 
 
 class _Connection:
@@ -212,7 +222,7 @@ class _Connection:
 def send(rows: list[MailQueue], worker: str) -> dict[str, int]:
     stats = {"sent": 0, "skipped": 0, "retry": 0}
     jobs = [mail_content.QueuedMail.of(row) for row in rows]
-    done: list[dict] = []  # outcomes not yet written; they go with the next commit
+    ledger = _Ledger(worker)
     connection = _Connection()
     position = 0
     try:
@@ -224,22 +234,22 @@ def send(rows: list[MailQueue], worker: str) -> dict[str, int]:
                 if index and time.monotonic() - built > FRESH:
                     break  # a slow server: load what the recipients may see now before sending on
                 if utcnow() >= job.lease_end - LEASE_MARGIN:
-                    _hand_back(jobs[position:], worker, done)
+                    ledger.hand_back(jobs[position:])
                     return stats
                 position += 1
                 message = messages[job.id]
                 if message is None:
-                    done.append(_outcome(job, worker, "skipped"))
+                    ledger.record(job, "skipped")
                     stats["skipped"] += 1
                     continue
                 try:
                     connection.open()  # before "sending": a server that is down costs no mail
                 except CONNECTION_ERRORS as error:
                     current_app.logger.warning("SMTP nicht erreichbar, später neuer Versuch: %r", error)
-                    _retry(jobs[position - 1:], worker, error, done)
+                    ledger.retry(jobs[position - 1:], error)
                     stats["retry"] += len(jobs) - position + 1
                     return stats
-                if not _begin(job, worker, done):
+                if not ledger.begin(job):
                     continue
                 try:
                     connection.send(message)
@@ -249,15 +259,15 @@ def send(rows: list[MailQueue], worker: str) -> dict[str, int]:
                     # gone, hands the rest back for later).
                     current_app.logger.warning("Mail %s nicht versendet, später neuer Versuch: %r", job.id, error)
                     connection.close()
-                    _retry([job], worker, error, done)
+                    ledger.retry([job], error)
                     stats["retry"] += 1
                     continue
-                done.append(_outcome(job, worker, "sent"))
+                ledger.record(job, "sent")
                 stats["sent"] += 1
-        _settle(done)
-        db.session.commit()
     finally:
         connection.close()
+        ledger.close()
+        db.session.rollback()  # the session only read; forget the rows as claimed
     return stats
 
 

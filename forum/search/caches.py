@@ -1,6 +1,7 @@
 """Per-index-generation caches of the Whoosh read path: whether a stem is a word of the
 index, which terms a prefix stands for and which compounds contain a word (both capped,
-most frequent first), and which words lie within a few edits of a typo. A new generation (after any write) starts empty caches.
+most frequent first), and which words lie within a few edits of a typo. A new generation
+(after any write) starts with empty caches.
 """
 from __future__ import annotations
 
