@@ -77,3 +77,12 @@ def page():
             yield page
         finally:
             browser.close()
+
+
+def log_in(page, base: str, username: str, password: str = factories.PASSWORD) -> None:
+    """Signs in through the log-in form and waits for the start page."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Benutzername oder E-Mail").fill(username)
+    page.get_by_label("Passwort").fill(password)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{base}/")

@@ -8,16 +8,9 @@ import pytest
 from forum.extensions import db
 from forum.models import Post
 from tests import factories
+from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page, base, username):
-    page.goto(f"{base}/login")
-    page.get_by_label("Benutzername oder E-Mail").fill(username)
-    page.get_by_label("Passwort").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_member_replies_to_a_nested_post_and_sees_it_in_place(live_app, page):
@@ -30,7 +23,7 @@ def test_member_replies_to_a_nested_post_and_sees_it_in_place(live_app, page):
         nested_id = nested.id
         db.session.remove()
 
-    _log_in(page, base, "mia.member")
+    log_in(page, base, "mia.member")
     page.goto(f"{base}/t/{ids['thread_a']}")
     assert page.locator("html").get_attribute("lang") == "de"
     target = page.locator(f"#p{nested_id}")
@@ -58,8 +51,8 @@ def test_member_replies_to_a_nested_post_and_sees_it_in_place(live_app, page):
 def test_reply_works_without_javascript(live_app, page):
     app, base, ids = live_app
     page.context.set_offline(False)
-    page.route("**/*.js", lambda route: route.abort())
-    _log_in(page, base, "mia.member")
+    page.route(re.compile(r"\.js(\?.*)?$"), lambda route: route.abort())
+    log_in(page, base, "mia.member")
     page.goto(f"{base}/t/{ids['thread_a']}")
     page.locator("article.post").first.get_by_role("link", name="Antworten").click()
     page.wait_for_url(re.compile(r"/antworten"))
