@@ -56,6 +56,7 @@ class Marks:
     stems: set[str] = dataclasses.field(default_factory=set)
     prefixes: set[str] = dataclasses.field(default_factory=set)
     parts: set[str] = dataclasses.field(default_factory=set)
+    groups: list[tuple[str, ...]] = dataclasses.field(default_factory=list)   # each typed word's body terms (proximity)
 
 
 def parse(text: str) -> ParsedQuery:
@@ -165,6 +166,7 @@ def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = N
     if not forms:
         return None
     marks.stems.update(forms)
+    group = list(forms)
     alternatives = [word_query(forms)]
     for entry in synonyms_of(forms):
         alternatives.append(phrase_query(list(entry), SYNONYM_BOOST))
@@ -175,6 +177,9 @@ def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = N
             if part not in forms:
                 alternatives.append(word_query((part,), SPLIT_BOOST))
                 marks.stems.add(part)
+                group.append(part)
+    if tuple(group) not in marks.groups:
+        marks.groups.append(tuple(group))
     part = analysis.part_key(word)
     if part:
         # at a low weight, below a real word match: compounds that contain the word

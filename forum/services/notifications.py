@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from forum import permissions
 from forum.extensions import db
+from forum.rendering import render
 from forum.models import Notification, NotificationSetting, Post, Thread, User, utcnow
 from forum.permissions import Viewer
 from forum.services import mentions, watching
@@ -97,6 +98,22 @@ def on_new_thread(thread: Thread, post: Post) -> None:
     _finish(post, thread, author, levels, wanted)
 
 
+def on_edit(post: Post, previous_markdown: str) -> None:
+    """An edited post links its mentions again; only people it newly mentions are notified
+    (a held post notifies nobody until it is approved, as with replies)."""
+    author = post.author
+    if author is None:
+        return
+    already = set(mentions.find(render(previous_markdown)))
+    reachable, unreachable = mentions.resolve(author, post.thread, mentions.find(post.body_html))
+    post.body_html = mentions.link(post.body_html, {p.username for p in reachable})
+    mentions.remember_unnotified([name for name in unreachable if name not in already])
+    if post.awaiting_approval:
+        return
+    fresh = {p.id: "mention" for p in reachable if p.username not in already}
+    _insert(post, post.thread, author, watching.effective_levels(post.thread), fresh)
+
+
 def _finish(post: Post, thread: Thread, author: User, levels: dict[int, str], wanted: dict[int, str]) -> None:
     reachable, unreachable = mentions.resolve(author, thread, mentions.find(post.body_html))
     for person in reachable:
@@ -104,6 +121,11 @@ def _finish(post: Post, thread: Thread, author: User, levels: dict[int, str], wa
     post.body_html = mentions.link(post.body_html, {p.username for p in reachable})
     mentions.remember_unnotified(unreachable)
     watching.auto_watch(author.id, thread.id)
+    _insert(post, thread, author, levels, wanted)
+
+
+def _insert(post: Post, thread: Thread, author: User, levels: dict[int, str], wanted: dict[int, str]) -> None:
+    """One notification row per wanted recipient who has not muted the thread and may see the post."""
     recipients = {uid: kind for uid, kind in wanted.items() if levels.get(uid) != watching.MUTED}
     if not recipients:
         return

@@ -132,8 +132,10 @@ def edit_post(user: User, post: Post, body: object) -> Post:
     post.revision_count += 1
     db.session.add(PostRevision(post_id=post.id, number=post.revision_count, body_markdown=post.body_markdown,
                                 editor_id=user.id, created_at=utcnow()))
+    previous = post.body_markdown
     post.body_markdown = clean_body
     post.body_html = render(clean_body)
+    notifications.on_edit(post, previous)  # notifications: mentions linked again, new ones notified
     post.edited_at = utcnow()
     post.edited_by_id = user.id
     if post.author_id != user.id:  # -- moderation: a manager edits someone else's post

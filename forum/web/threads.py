@@ -138,6 +138,7 @@ def edit(post_id: int):
                 db.session.rollback()
                 attach(form, error)
             else:
+                mentions.flash_unnotified()
                 flash(_("Ihre Änderung ist gespeichert."), "success")
                 return redirect(post_url(post))
     status = 400 if request.method == "POST" and preview is None else 200
