@@ -132,14 +132,15 @@ def sign_in(port: int, username: str) -> tuple[str, str]:
     conn.request("GET", "/login")
     response = conn.getresponse()
     page = response.read().decode()
-    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    cookie = next((c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or [] if c.startswith("session=")), "")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"csrf_token": token, "login": username, "password": PASSWORD})
     conn.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
     response = conn.getresponse()
     response.read()
-    session = response.getheader("Set-Cookie", "").split(";")[0]
-    assert response.status == 302 and session.startswith("session="), (response.status, session)
+    cookies = [c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or []]
+    session = next((c for c in cookies if c.startswith("session=")), "")
+    assert response.status == 302 and session, (response.status, cookies)
     conn.request("POST", "/api/v1/tokens", json.dumps({"username": username, "password": PASSWORD}),
                  {"Content-Type": "application/json"})
     answer = conn.getresponse()

@@ -57,6 +57,8 @@ def _unfold_digraphs(word: str) -> str:
 # match nearly every text and would only dilute the bonus for matching more of the words.
 QUESTION_WORDS = {"wann", "wer", "wem", "wen", "wessen", "wo", "woher", "wohin", "warum", "wieso", "weshalb",
                   "wodurch", "womit", "wofür", "wovon", "worauf", "woraus", "worin", "worum", "wogegen",
+                  "wonach", "wozu", "woran", "worüber", "wobei", "weswegen", "inwiefern", "inwieweit",
+                  "wieviel", "wieweit",
                   "worden", "geworden", "welch"}
 
 

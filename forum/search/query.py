@@ -3,7 +3,8 @@
 Syntax: words (any of them may match; documents matching more of them rank higher),
 ``"quoted phrases"``, ``-wort`` / ``-"eine Phrase"`` to exclude, ``wort*`` for prefixes.
 Each word also matches its synonyms (``synonyms.txt``) and, at a low weight, compounds
-that contain it (the sub-word field).
+that contain it (the sub-word field). A typed compound the index does not have also matches
+other compounds ending in its longest known tail (Berufszulassung → Berufungszulassung).
 
 Prefix-like matches (``wort*``, compound parts) are not Whoosh ``Prefix`` queries (those read
 every posting of every expanded term and score them all alike). Instead ``Expand`` callables
@@ -28,6 +29,7 @@ SYNONYM_BOOST = 0.7
 SURE_PART = 6            # a part this long counts even when the rest of the word is unknown
 SPLIT_BOOST = 0.5        # the parts of a compound the user typed (Photovoltaikanlage → Photovoltaik, Anlage)
 COORDINATION = 0.9
+TAIL_BOOST = 0.5         # compounds with the tail of a typed compound the index lacks (Berufszulassung)
 PART_BOOST = 0.1         # a compound that contains the word, or a word that starts with it
 PREFIX_BOOST = 0.8       # wort*
 MAX_EXPANSION = 24       # terms one prefix may stand for
@@ -150,6 +152,17 @@ def compound_parts(word: str, known: Callable[[str], bool]) -> list[str]:
     return list(dict.fromkeys(p for p in parts if len(p) >= 3))
 
 
+def compound_tail(word: str, known: Callable[[str], bool]) -> str:
+    """The longest known word (stem) a typed compound ends with, at least ``SURE_PART`` long
+    and shorter than the word ("" when there is none): the compound's head noun, which other
+    compounds of the same meaning share (Einkommenssteuerbescheid, Einkommensteuerbescheid)."""
+    for _heads, tail in analysis.splits(word):
+        tail_stem = analysis.stem(tail)
+        if len(tail_stem) >= SURE_PART and known(tail_stem):
+            return tail_stem
+    return ""
+
+
 def expansion(field: str, prefix: str, boost: float, expand: Expand | None) -> wq.Query | None:
     """The terms ``prefix`` stands for as scored terms (``None`` when there are none)."""
     if expand is None:
@@ -178,6 +191,14 @@ def word_clause(word: str, marks: Marks, known: Callable[[str], bool] | None = N
                 alternatives.append(word_query((part,), SPLIT_BOOST))
                 marks.stems.add(part)
                 group.append(part)
+        # a compound the index does not have: other compounds with its tail stand in for it
+        tail = "" if any(known(form) for form in forms) else compound_tail(word, known)
+        if tail and contains is not None:
+            for field in ("body", "title"):
+                terms = [t for t in contains(field, tail) if t not in forms]
+                if terms:
+                    alternatives.append(_alternatives(field, tuple(terms), TAIL_BOOST))
+            marks.parts.add(tail)
     if tuple(group) not in marks.groups:
         marks.groups.append(tuple(group))
     part = analysis.part_key(word)

@@ -9,6 +9,13 @@ over the matches. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts
 the coordination bonus is this module's own: a document matching ``m`` of the query's
 ``n`` word clauses gets ``COORD_BONUS · (m − 1)/(n − 1)`` times its score added.
 
+Two additions for long texts, both by relevance only. Proximity: for a query of several
+words, the best ``RERANK`` posts of a segment get ``PROXIMITY`` times the summed idf of the
+distinct query words found within ``WINDOW`` positions of each other (their best passage);
+positions are read only for those posts. Threads: a thread scores its best post plus
+``THREAD_REST`` times its other matching posts (a text over the post limit continues in
+replies); the hit and its snippet stay the best post's.
+
 Everything that depends only on a segment (thread ids, dates, field lengths, deleted
 documents, the posts of a scope) is cached per segment (``SegmentData``): segments never
 change except by deletions, which are part of the cache key.
@@ -16,6 +23,7 @@ change except by deletions, which are part of the cache key.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from array import array
 from collections.abc import Iterable
 from math import log
@@ -31,6 +39,10 @@ SCOPE_CACHE = 64
 POSTINGS_CACHE = 3_000_000   # decoded postings kept per segment (Whoosh decodes in Python)
 CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) instead of Whoosh's
 COMPOUND_EXTRA = 3     # a compound is at least this much longer than the part it contains
+PROXIMITY = 2.0        # weight of the proximity bonus (idf of the query words found close together)
+WINDOW = 10            # positions (stop words not counted) a passage of close words spans
+RERANK = 40            # best posts per segment the proximity bonus is computed for
+THREAD_REST = 0.1      # a thread's other matching posts add this share of their scores to its best
 
 
 def _read_postings(reader, field: str, text) -> tuple[array, array]:
@@ -276,6 +288,53 @@ class Scorer:
             if count:
                 acc[d] = acc.get(d, 0.0) + top * count / (count + norms[d])
 
+    def proximity(self, seg: SegmentData, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
+        """For a query of several words: per document, the summed idf of the distinct words
+        found within ``WINDOW`` positions of each other (the best such passage), when it is at
+        least two words. Positions are read only for ``docs``."""
+        weights = [max((self._idf_of("body", t) for t in group if self.searcher.doc_frequency("body", t)), default=0.0)
+                   for group in groups]   # an absent spelling variant would have the highest idf
+        hits: dict[int, list[tuple[int, int]]] = {d: [] for d in docs}
+        ordered = sorted(docs)
+        for index, group in enumerate(groups):
+            for term in group:
+                if not seg.postings("body", term)[0]:
+                    continue
+                matcher = seg.reader.postings("body", term)
+                matcher = getattr(matcher, "child", matcher)
+                for d in ordered:
+                    if not matcher.is_active():
+                        break
+                    if matcher.id() < d:
+                        matcher.skip_to(d)
+                    if matcher.is_active() and matcher.id() == d:
+                        hits[d].extend((p, index) for p in matcher.value_as("positions"))
+        bonus: dict[int, float] = {}
+        for d, found in hits.items():
+            if len(found) < 2:
+                continue
+            found.sort()
+            counts = [0] * len(groups)
+            best = current = 0.0
+            distinct = low = 0
+            for position, index in found:
+                if counts[index] == 0:
+                    current += weights[index]
+                    distinct += 1
+                counts[index] += 1
+                while found[low][0] <= position - WINDOW:
+                    gone = found[low][1]
+                    counts[gone] -= 1
+                    if counts[gone] == 0:
+                        current -= weights[gone]
+                        distinct -= 1
+                    low += 1
+                if distinct >= 2 and current > best:
+                    best = current
+            if best:
+                bonus[d] = PROXIMITY * best
+        return bonus
+
     def _coordinated(self, clauses, leaf, seg, boost: float, acc: dict[int, float]) -> None:
         parts = sorted((self.scores(clause, leaf, seg, boost) for clause in clauses), key=len, reverse=True)
         total = dict(parts[0])                     # the largest clause is copied, not looped over
@@ -295,9 +354,15 @@ class Scorer:
 
 
 def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Filters,
-                    newest: bool) -> dict[int, tuple[float, int, float]]:
-    """thread id → (sort key, global docnum, score) of its best visible matching post."""
+                    newest: bool, groups: list[tuple[str, ...]] | None = None) -> dict[int, tuple[float, int, float]]:
+    """thread id → (sort key, global docnum, score) of its best visible matching post.
+
+    By relevance, the best ``RERANK`` posts of each segment get the proximity bonus when the
+    query has several words (``groups``), and a thread's score is its best post's plus
+    ``THREAD_REST`` times the sum of its other matching posts' (a long text continued in
+    replies keeps the evidence of all its parts); the hit stays the best post."""
     best: dict[int, tuple[float, int, float]] = {}
+    rest: dict[int, float] = {}
     for leaf, offset in searcher.leaf_searchers():
         seg = segments(leaf.reader())
         allowed = filters.allowed(seg)
@@ -306,11 +371,23 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         scorer.allowed = allowed
         scores = scorer.scores(q, leaf, seg)
         threads, created = seg.threads, seg.created
-        for d in scores.keys() & allowed:
+        matched = scores.keys() & allowed
+        if not newest and groups and len(groups) > 1 and matched:
+            top = heapq.nlargest(RERANK, matched, key=scores.__getitem__)
+            for d, extra in scorer.proximity(seg, groups, top).items():
+                scores[d] += extra
+        for d in matched:
             score = scores[d]
             key = created[d] if newest else score
             thread = threads[d]
             current = best.get(thread)
             if current is None or key > current[0] or (key == current[0] and offset + d < current[1]):
+                if current is not None and not newest:
+                    rest[thread] = rest.get(thread, 0.0) + current[2]
                 best[thread] = (key, offset + d, score)
+            elif not newest:
+                rest[thread] = rest.get(thread, 0.0) + score
+    for thread, extra in rest.items():
+        key, docnum, score = best[thread]
+        best[thread] = (key + THREAD_REST * extra, docnum, score + THREAD_REST * extra)
     return best

@@ -213,12 +213,12 @@ class WhooshBackend:
                 total, hits = self._collect(searcher, text_query, filters, request, marks)
         return Result(hits, total, suggestion)
 
-    def _best(self, searcher, q: wq.Query, filters: Filters, newest: bool = False):
-        return best_per_thread(searcher, Scorer(searcher), self._segment, q, filters, newest)
+    def _best(self, searcher, q: wq.Query, filters: Filters, newest: bool = False, groups=None):
+        return best_per_thread(searcher, Scorer(searcher), self._segment, q, filters, newest, groups)
 
     def _collect(self, searcher, text_query: wq.Query, filters: Filters, request: Query,
                  marks: Marks) -> tuple[int, list[Hit]]:
-        best = self._best(searcher, text_query, filters, request.sort == "newest")
+        best = self._best(searcher, text_query, filters, request.sort == "newest", marks.groups)
         total = len(best)
         if total == 0 or request.offset >= total:
             return total, []

@@ -1,0 +1,67 @@
+"""Ranking rules for long texts and natural questions: words close together, threads whose
+text continues in replies, typed compounds the index lacks, question words."""
+from __future__ import annotations
+
+from forum.search import analysis, service
+from forum.search.scoring import Scorer
+from tests import factories
+
+FILLER = " ".join(f"Absatz{n} Wortlaut{n}" for n in range(40))
+
+
+def titles(user, q, **params):
+    page = service.search(user, service.Params(q=q, **params))
+    return [item.thread_title for item in page.items]
+
+
+def test_question_words_are_stop_words():
+    for word in ("Wonach", "wozu", "Woran", "worüber", "Inwieweit", "weswegen"):
+        assert analysis.word_forms(word) == ()
+
+
+def test_words_close_together_rank_above_the_same_words_far_apart(world):
+    factories.thread(world.board_a, world.member, "Akte Nord", f"Kündigung {FILLER} wirksam")
+    factories.thread(world.board_a, world.member, "Akte Süd", f"Kündigung wirksam {FILLER}")
+    assert titles(world.member, "Ist die Kündigung wirksam?")[:2] == ["Akte Süd", "Akte Nord"]
+    # one word alone: no proximity, both texts score alike
+    assert set(titles(world.member, "Kündigung")) == {"Akte Süd", "Akte Nord"}
+
+
+def test_proximity_needs_two_distinct_words_within_the_window(world):
+    factories.thread(world.board_a, world.member, "Akte Ost", f"Revision Revision {FILLER} Streitwert")
+    service.drain()
+    backend = service.backend()
+    searcher = backend._searcher()
+    scorer = Scorer(searcher)
+    for leaf, _offset in searcher.leaf_searchers():
+        seg = backend._segment(leaf.reader())
+        docs = sorted(seg.docs("body", ("revision",)))
+        assert docs
+        assert scorer.proximity(seg, [("revision",), ("streitwert",)], docs) == {}
+        assert scorer.proximity(seg, [("revision",), ("absatz1",)], docs)
+
+
+def test_a_text_continued_in_a_reply_keeps_the_evidence_of_both_parts(world):
+    # both words equally rare, every post as long: the best posts alone tie, and the single
+    # post, created first, would win the tie
+    factories.thread(world.board_a, world.member, "Urteil einzeln", f"Die Revision ist begründet. {FILLER}")
+    split = factories.thread(world.board_a, world.member, "Urteil geteilt", f"Die Revision ist begründet. {FILLER}")
+    factories.reply(split, world.member, f"Der Streitwert wird festgesetzt. {FILLER}")
+    factories.thread(world.board_a, world.member, "Urteil drei", f"Der Streitwert wird festgesetzt. {FILLER}")
+    found = titles(world.member, "Revision Streitwert")
+    assert found.index("Urteil geteilt") < found.index("Urteil einzeln")
+
+
+def test_typed_compound_missing_from_the_index_finds_compounds_with_its_tail(world):
+    factories.thread(world.board_a, world.member, "Beschluss", "Die Berufungszulassung beruht auf der VwGO.")
+    factories.thread(world.board_a, world.member, "Antrag", "Die Zulassung wurde beantragt.")
+    found = titles(world.member, "Berufszulassung")
+    assert "Beschluss" in found and "Antrag" in found
+
+
+def test_typed_compound_the_index_has_does_not_widen_to_its_tail(world):
+    factories.thread(world.board_a, world.member, "Gutachten", "Die Berufszulassung ist geregelt.")
+    factories.thread(world.board_a, world.member, "Beschluss", "Die Berufungszulassung beruht auf der VwGO.")
+    factories.thread(world.board_a, world.member, "Antrag", "Die Zulassung wurde beantragt.")
+    assert titles(world.member, "Berufszulassung")[0] == "Gutachten"
+    assert "Beschluss" not in titles(world.member, "Berufszulassung")
