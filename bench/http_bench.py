@@ -128,7 +128,7 @@ def wait_ready(port: int, timeout: float = 30) -> None:
 
 def sign_in(port: int, username: str) -> tuple[str, str]:
     """The session cookie of a signed-in member and an API token."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # first requests build caches
     conn.request("GET", "/login")
     response = conn.getresponse()
     page = response.read().decode()
