@@ -381,7 +381,10 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
             key = created[d] if newest else score
             thread = threads[d]
             current = best.get(thread)
-            if current is None or key > current[0] or (key == current[0] and offset + d < current[1]):
+            # equal keys: by relevance the earlier document wins, by date the later one (the
+            # index adds posts in the order they were written; timestamps have whole seconds)
+            tie = current is not None and ((offset + d > current[1]) if newest else (offset + d < current[1]))
+            if current is None or key > current[0] or (key == current[0] and tie):
                 if current is not None and not newest:
                     rest[thread] = rest.get(thread, 0.0) + current[2]
                 best[thread] = (key, offset + d, score)

@@ -223,7 +223,9 @@ class WhooshBackend:
         if total == 0 or request.offset >= total:
             return total, []
         wanted = request.offset + request.limit
-        ranked = heapq.nlargest(wanted, best.values(), key=lambda item: (item[0], -item[1]))
+        newest = request.sort == "newest"
+        ranked = heapq.nlargest(wanted, best.values(),
+                                key=lambda item: (item[0], item[1] if newest else -item[1]))
         hits = []
         for _key, docnum, score in ranked[request.offset:wanted]:
             stored = searcher.stored_fields(docnum)
