@@ -35,3 +35,18 @@ def test_dates_are_written_the_german_way(app):
     with app.test_request_context(), force_locale("de"):
         stamp = _zeit(dt.datetime(2026, 3, 1, 9, 5))  # UTC → Europe/Berlin (UTC+1 in March)
     assert "01.03.2026, 10:05" in stamp and 'datetime="2026-03-01T09:05:00Z"' in stamp
+
+
+def test_english_catalog_is_complete():
+    """Every German msgid of the catalog has an English text (run `make i18n-update` after
+    changing user-visible text, then translate what is new)."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).resolve().parent.parent / "forum/translations/en/LC_MESSAGES/messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    missing = [m.id for m in catalog if m.id and (m.fuzzy or not all(m.string if isinstance(m.string, tuple)
+                                                                       else [m.string]))]
+    assert not missing, missing[:10]
