@@ -188,6 +188,13 @@ def can_manage_members(user: Viewer, cluster_id: int) -> bool:
     return user.is_admin or cluster_id in user.managed_cluster_ids
 
 
+def member_managed_cluster_ids(user: Viewer) -> Select:
+    """The query twin of ``can_manage_members``: clusters whose management pages the viewer uses."""
+    if user.is_admin:
+        return select(Cluster.id)
+    return select(Cluster.id).where(Cluster.id.in_(user.managed_cluster_ids))
+
+
 def can_invite(user: Viewer, cluster_id: int) -> bool:
     return can_manage_members(user, cluster_id)
 

@@ -36,6 +36,8 @@ def test_predicates_agree_with_their_query_twins(world, role, admins_read_all):
         set(db.session.scalars(permissions.visible_cluster_ids(user)))
     assert {c.id for c in clusters if permissions.can_read_cluster(user, c.id)} == \
         set(db.session.scalars(permissions.readable_cluster_ids(user)))
+    assert {c.id for c in clusters if permissions.can_manage_members(user, c.id)} == \
+        set(db.session.scalars(permissions.member_managed_cluster_ids(user)))
 
 
 EXPECTED_THREADS = {

@@ -6,7 +6,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField
 
 from forum import permissions
 from forum.auth import viewer
@@ -14,17 +14,13 @@ from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Post, Thread, User
 from forum.services import accounts
-from forum.web.forms import attach
+from forum.web.forms import BusinessProfileForm, attach
 
 bp = Blueprint("accounts", __name__)
 
 
-class ProfileForm(FlaskForm):
-    display_name = StringField(_l("Anzeigename"))
+class ProfileForm(BusinessProfileForm):
     email = EmailField(_l("E-Mail-Adresse"))
-    company = StringField(_l("Betrieb"))
-    trade = StringField(_l("Gewerk"))
-    region = StringField(_l("Region"))
     locale = SelectField(_l("Sprache"), choices=[("de", "Deutsch"), ("en", "English")])
 
 
@@ -42,10 +38,11 @@ def profile(username: str):
     recent = list(db.session.scalars(
         select(Thread).join(Post, Post.thread_id == Thread.id)
         .where(Post.author_id == user.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+               Post.awaiting_approval.is_(False),
                Thread.board_id.in_(permissions.visible_board_ids(viewer())))
         .group_by(Thread.id).order_by(db.func.max(Post.id).desc()).limit(10)
     ))
-    shared = sorted((m for m in user.memberships if m.cluster_id in viewer().cluster_ids or viewer().is_admin),
+    shared = sorted((m for m in user.memberships if permissions.can_see_cluster(viewer(), m.cluster)),
                     key=lambda m: m.cluster.name)
     return render_template("accounts/profile.html", user=user, threads=recent, memberships=shared)
 

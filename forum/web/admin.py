@@ -21,7 +21,7 @@ from forum.extensions import db
 from forum.models import Cluster, Membership, MembershipRole, User
 from forum.services import accounts, clusters, membership, platform, reading
 from forum.web import manage_boards
-from forum.web.forms import attach
+from forum.web.forms import BusinessProfileForm, attach
 from forum.web.manage import ActionForm, run_action
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,13 +29,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
 
 
-class AccountForm(FlaskForm):
+class AccountForm(BusinessProfileForm):
     username = StringField(_l("Benutzername"))
     email = EmailField(_l("E-Mail-Adresse"))
-    display_name = StringField(_l("Anzeigename"))
-    company = StringField(_l("Betrieb"))
-    trade = StringField(_l("Gewerk"))
-    region = StringField(_l("Region"))
     password = PasswordField(_l("Erstes Passwort"))
     is_admin = BooleanField(_l("Plattform-Admin"))
 
@@ -124,12 +120,8 @@ def cluster_detail(slug: str):
 
 # -- account detail, platform-wide suspension --------------------------------------------------
 
-class AccountEditForm(FlaskForm):
+class AccountEditForm(BusinessProfileForm):
     email = EmailField(_l("E-Mail-Adresse"))
-    display_name = StringField(_l("Anzeigename"))
-    company = StringField(_l("Betrieb"))
-    trade = StringField(_l("Gewerk"))
-    region = StringField(_l("Region"))
     is_admin = BooleanField(_l("Plattform-Admin"))
 
 

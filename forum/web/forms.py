@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import StringField
 
 from forum.errors import ServiceError
 
@@ -16,3 +18,12 @@ def attach(form: FlaskForm, error: ServiceError) -> None:
         field.errors.append(error.message)
     else:
         flash(error.message, "error")
+
+
+class BusinessProfileForm(FlaskForm):
+    """The fields every account has (accounts.PROFILE_FIELDS): registration, profile editing
+    and the admin's account forms extend it."""
+    display_name = StringField(_l("Anzeigename"))
+    company = StringField(_l("Betrieb"))
+    trade = StringField(_l("Gewerk"))
+    region = StringField(_l("Region"))

@@ -14,7 +14,7 @@ from forum.errors import ServiceError
 from forum.extensions import db, limiter
 from forum.models import Cluster
 from forum.services import membership, platform, reading
-from forum.web.forms import attach
+from forum.web.forms import BusinessProfileForm, attach
 
 bp = Blueprint("join", __name__)
 
@@ -39,12 +39,8 @@ class JoinRequestForm(FlaskForm):
     message = TextAreaField(_l("Nachricht an die Clustermanager:innen (optional)"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BusinessProfileForm):
     username = StringField(_l("Benutzername"))
-    display_name = StringField(_l("Anzeigename"))
-    company = StringField(_l("Betrieb"))
-    trade = StringField(_l("Gewerk"))
-    region = StringField(_l("Region"))
     password = PasswordField(_l("Passwort"))
     confirm = PasswordField(_l("Passwort wiederholen"))
 

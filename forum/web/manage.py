@@ -78,10 +78,8 @@ def run_action(action, success: str) -> bool:
 @login_required
 def home():
     user = viewer()
-    query = select(Cluster).order_by(Cluster.name)
-    if not user.is_admin:
-        query = query.where(Cluster.id.in_(user.managed_cluster_ids))
-    clusters = list(db.session.scalars(query))
+    clusters = list(db.session.scalars(
+        select(Cluster).where(Cluster.id.in_(permissions.member_managed_cluster_ids(user))).order_by(Cluster.name)))
     permissions.ensure_visible(bool(clusters) or user.is_admin)
     if len(clusters) == 1 and not user.is_admin:
         return redirect(url_for("manage.overview", slug=clusters[0].slug))
