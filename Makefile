@@ -39,7 +39,10 @@ test-sqlite:
 test-postgres:
 	@if $(PY) -c "import psycopg; psycopg.connect('$(subst postgresql+psycopg,postgresql,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_TEST_URL)"; \
-		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS); \
+		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) && \
+		echo "== PostgreSQL, search backend postgres: tests/test_search_*.py" && \
+		FORUM_TEST_DATABASE_URL=$(PG_TEST_URL) FORUM_TEST_SEARCH_BACKEND=postgres \
+			$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) tests/test_search_*.py; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(PG_TEST_URL) is not reachable, and CI=true requires it." >&2; exit 1; \
 	else \

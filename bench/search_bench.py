@@ -3,6 +3,8 @@
     .venv/bin/python bench/search_bench.py                  # 10k and 100k posts
     .venv/bin/python bench/search_bench.py --sizes 10000    # only 10k
     .venv/bin/python bench/search_bench.py --reuse          # keep imported instances of an earlier run
+    .venv/bin/python bench/search_bench.py --sizes 10000 --backend whoosh,postgres \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/forum_bench
 
 For each size it generates a corpus with ``../shared/bench/make_corpus.py`` (10 posts per
 thread on average), imports it with ``flask forum import`` into a fresh SQLite instance under
@@ -10,6 +12,10 @@ thread on average), imports it with ``flask forum import`` into a fresh SQLite i
 fixed mixed query list through ``forum.search.service`` (the API's path) as a signed-in
 member, and times indexing one new post (``forum.services.posting.reply``, then the drain).
 It prints a table with the corpus size and the machine.
+
+``--backend`` names the search backends to measure (``whoosh``, ``postgres`` or both, on the
+same data). With ``--pg-url`` the instance's database is PostgreSQL — a database
+``<name>_bench_<size>k`` on that server, kept for ``--reuse`` — which ``postgres`` needs.
 """
 from __future__ import annotations
 
@@ -56,14 +62,32 @@ def corpus(posts: int) -> Path:
     return path
 
 
-def prepare(posts: int, reuse: bool) -> tuple[Path, float | None]:
-    directory = common.OUT / f"inst-{posts // 1000}k"
-    if reuse and (directory / "forum.db").exists():
-        env = common.instance_env(directory)
-    else:
-        env = common.fresh_instance(directory)
-        common.import_corpus(env, corpus(posts))
-    return directory, common.reindex(env)
+def _has_posts(database: str) -> bool:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(database)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.scalar(text("SELECT count(*) FROM posts")))
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def prepare(posts: int, reuse: bool, pg_url: str | None = None) -> tuple[Path, str | None]:
+    """The instance folder (and PostgreSQL database) with the corpus imported."""
+    name = f"inst-{posts // 1000}k" + ("-pg" if pg_url else "")
+    directory = common.OUT / name
+    database = common.pg_database(pg_url, f"bench_{posts // 1000}k", create=False) if pg_url else None
+    if reuse and (_has_posts(database) if database else (directory / "forum.db").exists()):
+        return directory, database
+    if database:
+        common.pg_database(pg_url, f"bench_{posts // 1000}k")
+    env = common.fresh_instance(directory, database)
+    common.import_corpus(env, corpus(posts))
+    return directory, database
 
 
 def _member():
@@ -79,7 +103,7 @@ def _member():
     return db.session.get(User, user_id)
 
 
-def measure(directory: Path) -> dict:
+def measure(directory: Path, database: str | None = None, backend: str = "whoosh") -> dict:
     from sqlalchemy import func, select
 
     from forum.extensions import db
@@ -87,7 +111,7 @@ def measure(directory: Path) -> dict:
     from forum.search import service
     from forum.services import posting
 
-    with common.app_for(directory):
+    with common.app_for(directory, database, backend):
         member = _member()
         cluster_id = sorted(member.cluster_ids)[0]
         slug = db.session.scalar(select(Cluster.slug).where(Cluster.id == cluster_id))
@@ -118,6 +142,8 @@ def measure(directory: Path) -> dict:
         service.drain(wait=10.0)
         index_ms = (time.perf_counter() - started) * 1000
         found = service.search(member, service.parse_params({"q": word})).total
+        db.session.remove()
+        db.engine.dispose()
     return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1,
             "zero_hits": sorted(k for k, v in totals.items() if v == 0)}
 
@@ -126,27 +152,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000", help="posts per corpus, comma-separated")
     parser.add_argument("--reuse", action="store_true", help="reuse imported instances in bench/out/")
+    parser.add_argument("--backend", default="whoosh", help="search backends, comma-separated: whoosh, postgres")
+    parser.add_argument("--pg-url", default=None,
+                        help="PostgreSQL server for the instances (postgresql+psycopg://user@host:port/prefix); "
+                             "needed for --backend postgres")
     options = parser.parse_args()
+    backends = [b.strip() for b in options.backend.split(",") if b.strip()]
+    if "postgres" in backends and not options.pg_url:
+        parser.error("--backend postgres needs --pg-url")
     common.OUT.mkdir(parents=True, exist_ok=True)
     rows, classes = [], []
     for size in (int(s) for s in options.sizes.split(",")):
-        directory, seconds = prepare(size, options.reuse)
-        result = measure(directory)
-        size_mb = common.folder_size(directory / "search_index") / 1e6
-        lat = result["latencies"]
-        rows.append([f"{result['posts']:,}", f"{seconds:.1f}", f"{size_mb:.0f}",
-                     f"{common.percentile(lat['all'], 0.5):.1f}", f"{common.percentile(lat['all'], 0.95):.1f}",
-                     f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO"])
-        for kind in dict.fromkeys(k for k, _q, _e in QUERIES):
-            classes.append([f"{result['posts']:,}", kind, len(lat[kind]) // ROUNDS,
-                            f"{common.percentile(lat[kind], 0.5):.1f}", f"{common.percentile(lat[kind], 0.95):.1f}"])
-        if result["zero_hits"]:
-            print(f"queries without hits at {result['posts']:,} posts: {', '.join(result['zero_hits'])}")
+        directory, database = prepare(size, options.reuse, options.pg_url)
+        for backend in backends:
+            env = common.instance_env(directory, database, backend)
+            seconds = common.reindex(env)
+            size_mb = common.index_size(env) / 1e6
+            result = measure(directory, database, backend)
+            lat = result["latencies"]
+            rows.append([f"{result['posts']:,}", backend, f"{seconds:.1f}", f"{size_mb:.0f}",
+                         f"{common.percentile(lat['all'], 0.5):.1f}", f"{common.percentile(lat['all'], 0.95):.1f}",
+                         f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO"])
+            for kind in dict.fromkeys(k for k, _q, _e in QUERIES):
+                classes.append([f"{result['posts']:,}", backend, kind, len(lat[kind]) // ROUNDS,
+                                f"{common.percentile(lat[kind], 0.5):.1f}", f"{common.percentile(lat[kind], 0.95):.1f}"])
+            if result["zero_hits"]:
+                print(f"queries without hits at {result['posts']:,} posts ({backend}): {', '.join(result['zero_hits'])}")
     print(f"\nSearch benchmark, {dt.datetime.now():%Y-%m-%d %H:%M} — {common.machine()}")
     print(f"{len(QUERIES)} queries × {ROUNDS} rounds as a signed-in member, through forum.search.service\n")
-    print(common.table(["posts", "reindex s", "index MB", "p50 ms", "p95 ms", "new post ms", "new post found"], rows))
+    print(f"database: {'PostgreSQL' if options.pg_url else 'SQLite'}\n")
+    print(common.table(["posts", "backend", "reindex s", "index MB", "p50 ms", "p95 ms", "new post ms",
+                        "new post found"], rows))
     print()
-    print(common.table(["posts", "query class", "queries", "p50 ms", "p95 ms"], classes))
+    print(common.table(["posts", "backend", "query class", "queries", "p50 ms", "p95 ms"], classes))
     print(f"\n{ONE_MILLION_NOTE}")
 
 

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/search_quality.py                 # both sets
     .venv/bin/python bench/search_quality.py --sets xquad-de
+    .venv/bin/python bench/search_quality.py --backend whoosh,postgres \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/forum_bench
 
 For each set in ``../shared/data/`` (read its SOURCE.md: the data stays there, nothing is
 copied into the repository) it writes a corpus file (``../shared/bench/FORMAT.md``) into a
@@ -13,6 +15,11 @@ fresh instance, rebuilds the index, and runs every query through ``forum.search.
 lower case). It reports Recall@10 and MRR@10 at thread level, beside a baseline: plain
 Whoosh with its default ``StemmingAnalyzer`` and all words required (``QueryParser``'s
 default AND), built in the same temporary folder.
+
+``--backend`` names the search backends to compare (``whoosh``, ``postgres`` or both); with
+``--pg-url`` the instance's database is PostgreSQL — a database ``<name>_quality_<set>`` on
+that server, created fresh and dropped afterwards — which ``postgres`` needs. Both backends
+then search the same imported data.
 """
 from __future__ import annotations
 
@@ -98,23 +105,29 @@ def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, f
     return recall / len(ranked), mrr / len(ranked)
 
 
-def forum_run(directory: Path, threads: dict[int, str], queries: list[str]) -> tuple[list[list[str]], float]:
+def forum_run(directory: Path, threads: dict[int, str], queries: list[str], database: str | None = None,
+              backend: str = "whoosh") -> tuple[list[list[str]], list[float]]:
+    """The top threads (as document ids) for each query, and each query's milliseconds."""
     from sqlalchemy import select
 
     from forum.extensions import db
     from forum.models import ImportRecord, User
     from forum.search import service
 
-    with common.app_for(directory):
+    with common.app_for(directory, database, backend):
         local = dict(db.session.execute(select(ImportRecord.local_id, ImportRecord.corpus_id)
                                         .where(ImportRecord.kind == "thread")).all())
         user = db.session.scalars(select(User).where(User.username == "leser")).one()
         service.ensure_ready()
-        ranked, started = [], time.perf_counter()
+        ranked, latencies = [], []
         for text in queries:
+            started = time.perf_counter()
             page = service.search(user, service.parse_params({"q": text, "per_page": str(K)}))
+            latencies.append((time.perf_counter() - started) * 1000)
             ranked.append([threads[local[item.thread_id]] for item in page.items])
-        return ranked, (time.perf_counter() - started) * 1000 / max(1, len(queries))
+        db.session.remove()
+        db.engine.dispose()
+        return ranked, latencies
 
 
 def baseline_run(docs: list[dict], directory: Path, queries: list[str]) -> list[list[str]]:
@@ -144,23 +157,33 @@ def baseline_run(docs: list[dict], directory: Path, queries: list[str]) -> list[
     return ranked
 
 
-def evaluate(name: str, work: Path) -> list[list[object]]:
+def evaluate(name: str, work: Path, backends: list[str], pg_url: str | None) -> list[list[object]]:
     docs, queries = read(DATA / name / "docs.jsonl"), read(DATA / name / "queries.jsonl")
     corpus = work / f"{name}.jsonl"
     threads = write_corpus(docs, corpus)
     directory = work / f"inst-{name}"
-    env = common.fresh_instance(directory)
+    database = common.pg_database(pg_url, f"quality_{name}") if pg_url else None
+    env = common.fresh_instance(directory, database)
     common.import_corpus(env, corpus)
-    seconds = common.reindex(env)
     relevant = [set(q["relevant"]) for q in queries]
+    spellings = (("as typed", [q["query"] for q in queries]), ("phone", [phone(q["query"]) for q in queries]))
+    baselines = {spelling: metrics(baseline_run(docs, work / f"baseline-{name}", texts), relevant)
+                 for spelling, texts in spellings}
     rows = []
-    for spelling, texts in (("as typed", [q["query"] for q in queries]), ("phone", [phone(q["query"]) for q in queries])):
-        ranked, ms = forum_run(directory, threads, texts)
-        recall, mrr = metrics(ranked, relevant)
-        base_recall, base_mrr = metrics(baseline_run(docs, work / f"baseline-{name}", texts), relevant)
-        rows.append([name, len(docs), len(queries), spelling, f"{mrr:.3f}", f"{recall:.3f}",
-                     f"{base_mrr:.3f}", f"{base_recall:.3f}", f"{ms:.1f}"])
-    print(f"{name}: reindex {seconds:.1f} s", flush=True)
+    try:
+        for backend in backends:
+            seconds = common.reindex(common.instance_env(directory, database, backend))
+            for spelling, texts in spellings:
+                ranked, latencies = forum_run(directory, threads, texts, database, backend)
+                recall, mrr = metrics(ranked, relevant)
+                base_recall, base_mrr = baselines[spelling]
+                rows.append([name, len(docs), len(queries), backend, spelling, f"{mrr:.3f}", f"{recall:.3f}",
+                             f"{base_mrr:.3f}", f"{base_recall:.3f}", f"{common.percentile(latencies, 0.5):.1f}",
+                             f"{common.percentile(latencies, 0.95):.1f}"])
+            print(f"{name}, {backend}: reindex {seconds:.1f} s", flush=True)
+    finally:
+        if database:
+            common.drop_pg_database(database)
     return rows
 
 
@@ -168,15 +191,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated names under ../shared/data/")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
+    parser.add_argument("--backend", default="whoosh", help="search backends, comma-separated: whoosh, postgres")
+    parser.add_argument("--pg-url", default=None,
+                        help="PostgreSQL server for the instances (postgresql+psycopg://user@host:port/prefix); "
+                             "needed for --backend postgres")
     options = parser.parse_args()
+    backends = [b.strip() for b in options.backend.split(",") if b.strip()]
+    if "postgres" in backends and not options.pg_url:
+        parser.error("--backend postgres needs --pg-url")
     work = Path(tempfile.mkdtemp(prefix="forum-quality-"))
     rows = []
     for name in options.sets.split(","):
-        rows.extend(evaluate(name.strip(), work))
+        rows.extend(evaluate(name.strip(), work, backends, options.pg_url))
+    database = "PostgreSQL" if options.pg_url else "SQLite"
     print(f"\nSearch quality, {dt.datetime.now():%Y-%m-%d %H:%M} — {common.machine()}")
-    print(f"thread level, top {K}; baseline = Whoosh StemmingAnalyzer, all words required\n")
-    print(common.table(["set", "docs", "queries", "spelling", "MRR@10", "Recall@10", "baseline MRR@10",
-                        "baseline Recall@10", "ms/query"], rows))
+    print(f"thread level, top {K}; database {database}; baseline = Whoosh StemmingAnalyzer, all words required\n")
+    print(common.table(["set", "docs", "queries", "backend", "spelling", "MRR@10", "Recall@10", "baseline MRR@10",
+                        "baseline Recall@10", "p50 ms", "p95 ms"], rows))
     if options.keep:
         print(f"\nfiles: {work}")
     else:

@@ -17,7 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
 
-    from forum import auth, cli, errors, extensions, i18n, search, security, serving
+    from forum import auth, cli, errors, extensions, i18n, limits, search, security, serving
     from forum.api import init_app as init_api
     from forum.web import init_app as init_web
 
@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"),
                                 render_as_batch=True, compare_type=True)
     extensions.csrf.init_app(app)
-    extensions.limiter.init_app(app)
+    limits.init_app(app)  # the limiter, and Retry-After on 429
     auth.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

@@ -135,6 +135,58 @@ def export_corpus(path: str) -> None:
             click.echo(f"Hinweis: {report.adapted[key]} {text}.", err=True)
 
 
+# -- backups (forum/backup.py) -----------------------------------------------------------------
+
+@forum_cli.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Eine frühere Sicherung in einem nicht leeren Ordner überschreiben.")
+def backup_database(directory: str, force: bool) -> None:
+    """Sichert die Datenbank in einen Ordner; das Forum darf dabei weiterlaufen."""
+    from pathlib import Path
+
+    from forum import backup
+
+    try:
+        manifest = backup.backup(Path(directory), force=force)
+    except backup.BackupError as error:
+        _fail(str(error))
+    counts = manifest.counts
+    click.echo(f"Gesichert: {counts['users']} Nutzer, {counts['threads']} Themen, {counts['posts']} Beiträge "
+               f"({manifest.database}, Datenbankstand {manifest.alembic_revision or '–'}) → {directory}")
+
+
+@forum_cli.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--yes", is_flag=True, help="Nicht nachfragen, bevor die Datenbank überschrieben wird.")
+def restore_database(directory: str, yes: bool) -> None:
+    """Ersetzt die Datenbank durch eine Sicherung und baut den Suchindex neu auf."""
+    from pathlib import Path
+
+    from forum import backup
+
+    try:
+        manifest = backup.verify(Path(directory))
+    except backup.BackupError as error:
+        _fail(f"{error} Die Datenbank wurde nicht verändert.")
+    counts = manifest.counts
+    click.echo(f"Sicherung vom {manifest.created_at}: {counts['users']} Nutzer, {counts['threads']} Themen, "
+               f"{counts['posts']} Beiträge ({manifest.database}, Datenbankstand {manifest.alembic_revision or '–'}).")
+    if not yes and not click.confirm("Die aktuelle Datenbank wird dadurch vollständig ersetzt. Fortfahren?"):
+        _fail("Abgebrochen; die Datenbank wurde nicht verändert.")
+    try:
+        with click.progressbar(length=counts["posts"], label="Suchindex  ", file=sys.stderr) as bar:
+            restored = backup.restore(Path(directory), bar.update, verified=manifest)
+    except backup.BackupError as error:
+        _fail(str(error))
+    click.echo(f"Wiederhergestellt: {restored.counts['users']} Nutzer, {restored.counts['threads']} Themen, "
+               f"{restored.counts['posts']} Beiträge.")
+    if restored.indexed is None:
+        click.echo("Der Suchindex ist als veraltet markiert und wird beim nächsten Start neu aufgebaut "
+                   "(ein anderer Prozess schreibt gerade hinein).", err=True)
+    else:
+        click.echo(f"Suchindex neu aufgebaut: {restored.indexed} Beiträge.")
+
+
 # -- search index ------------------------------------------------------------------------------
 
 @search_cli.command("reindex")

@@ -19,10 +19,30 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PORT": 25,
     "MAIL_SENDER": "Clusterforum <no-reply@clusterforum.invalid>",
     "RATELIMIT_STORAGE_URL": "memory://",
+    # Redis down: count in the process's memory meanwhile rather than answer 500.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # Reverse proxies in front of the app (nginx = 1): their X-Forwarded-For is trusted.
+    "PROXY_HOPS": 0,
+    "RATELIMIT_KEY_PREFIX": "",  # several instances sharing one Redis keep their counters apart
+    # Rate limits (forum/limits.py), Flask-Limiter strings, several joined with ";". Posts (new
+    # thread, reply, edit), invitations (each address) and reports count per account, web and API
+    # together; password resets per IP address and per entered address.
+    "LIMIT_POSTS": "10 per minute; 200 per day",
+    "LIMIT_INVITES": "100 per hour; 300 per day",
+    "LIMIT_REPORTS": "20 per hour; 100 per day",
+    "LIMIT_PASSWORD_RESET": "5 per minute",
+    "LIMIT_PASSWORD_RESET_ADDRESS": "3 per hour",
     # Platform admins manage clusters but do not read their threads unless this is set.
     "ADMINS_READ_ALL": False,
     "BASE_URL": None,
     "PASSWORD_RESET_MAX_AGE": 2 * 60 * 60,
+    # Failed log-ins (web and POST /api/v1/tokens), counted in Flask-Limiter's storage: per
+    # log-in name (whether or not the account exists) and per IP address.
+    "LOGIN_THROTTLE_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_THROTTLE_IP": "30 per 15 minutes",
+    # Platform admins must use two-factor log-in (TOTP); the name authenticator apps show.
+    "TWO_FACTOR_REQUIRED_FOR_ADMINS": True,
+    "TWO_FACTOR_ISSUER": "Clusterforum",
     "THREADS_PER_PAGE": 25,
     "POSTS_PER_PAGE": 20,
     "MAX_TITLE_LENGTH": 200,
@@ -54,6 +74,7 @@ def load(app: Flask, overrides: dict | None = None) -> None:
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
+    config["RATELIMIT_KEY_PREFIX"] = str(config["RATELIMIT_KEY_PREFIX"] or "")  # FORUM_…=42 is read as JSON
     config["MAIL_PORT"] = int(config["MAIL_PORT"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql://"):
         # psycopg 3 is the driver we ship; a bare postgresql:// URL means it.

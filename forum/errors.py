@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from forum import limits
 
 
 class ServiceError(Exception):
@@ -78,6 +81,9 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         # A message set by the view (abort(400, "…")) is kept; Werkzeug's English defaults are not.
         custom = error.description if error.description != type(error).description else None
+        if isinstance(error, RateLimitExceeded):
+            # A limit without its own German message would show Flask-Limiter's "20 per 1 minute".
+            custom = limits.message(custom if error.limit.error_message else None)
         response = make_response(error_response(status, custom))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

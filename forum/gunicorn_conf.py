@@ -19,6 +19,9 @@ preload_app = True
 max_requests = 5000     # recycle workers now and then, with jitter so they don't restart together
 max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("FORUM_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27's control socket sits at one fixed path per user, so two forum instances on a
+# machine would fight over it; nothing here uses it (set FORUM_CONTROL_SOCKET=1 to keep it).
+control_socket_disable = os.environ.get("FORUM_CONTROL_SOCKET") != "1"
 
 # One JSON object per request on stdout: easy to ship to any log system.
 accesslog = "-"

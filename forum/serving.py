@@ -7,12 +7,19 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 from flask_compress import Compress
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 compress = Compress()
 YEAR = 365 * 24 * 3600
 
 
 def init_app(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        # Behind nginx or a load balancer the client's address arrives in X-Forwarded-For;
+        # trust exactly as many hops as configured, so rate limits count real clients and not
+        # the proxy (and clients cannot spoof the header past the last trusted proxy).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
     app.config.setdefault("COMPRESS_LEVEL", 5)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)

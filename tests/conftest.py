@@ -37,11 +37,17 @@ def _worker_database(url: str) -> str:
 
 
 PG_URL = _worker_database(os.environ.get("FORUM_TEST_DATABASE_URL", ""))
+# FORUM_TEST_SEARCH_BACKEND=postgres runs the tests with the PostgreSQL search backend
+# (``make test-postgres`` does so for tests/test_search_*.py); it needs FORUM_TEST_DATABASE_URL.
+SEARCH_BACKEND = os.environ.get("FORUM_TEST_SEARCH_BACKEND", "whoosh")
+if SEARCH_BACKEND == "postgres" and not PG_URL:
+    raise pytest.UsageError("FORUM_TEST_SEARCH_BACKEND=postgres braucht FORUM_TEST_DATABASE_URL (PostgreSQL).")
 _schema_ready: set[str] = set()
 
 
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file)'}"
+    return (f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file)'}, "
+            f"search backend: {SEARCH_BACKEND}")
 
 
 @pytest.fixture
@@ -51,8 +57,11 @@ def app(tmp_path):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": PG_URL or f"sqlite:///{tmp_path / 'forum.db'}",
         "SEARCH_DIR": str(tmp_path / "search_index"),
+        "SEARCH_BACKEND": SEARCH_BACKEND,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # admins would otherwise be sent to the two-factor set-up first (tests/test_two_factor.py)
+        "TWO_FACTOR_REQUIRED_FOR_ADMINS": False,
         "MAIL_SERVER": None,
         "SERVER_NAME": "forum.test",
         # cheap hashes keep the suite fast; production uses argon2's recommended parameters

@@ -58,8 +58,9 @@ def test_rate_limit_on_tokens_answers_429(tmp_path):
     with limited.app_context():
         _db.create_all()
         client = limited.test_client()
-        statuses = [client.post(f"{PREFIX}/tokens", json={"username": "x", "password": "y"}).status_code
-                    for _ in range(11)]
+        # a new name each time: five failures for one name are throttled sooner (test_login_throttle.py)
+        statuses = [client.post(f"{PREFIX}/tokens", json={"username": f"x{n}", "password": "y"}).status_code
+                    for n in range(11)]
         assert statuses == [401] * 10 + [429]
         error_of(client.post(f"{PREFIX}/tokens", json={"username": "x", "password": "y"}), 429, "rate_limited")
         _db.session.remove()
@@ -207,6 +208,20 @@ def test_suspended_membership_may_read_but_not_write(client, world, db, member):
 def test_unknown_ids_are_404_with_the_json_shape(client, world, member, method, path):
     body = {"title": "t", "body": "b"} if method in ("POST", "PATCH") else None
     error_of(client.open(PREFIX + path, method=method, json=body, headers=member), 404, "not_found")
+
+
+@pytest.mark.parametrize("body", [{"all": True, "ids": [0]}, {"all": True, "ids": None}, {"all": False, "ids": [1]},
+                                  {"all": "ja"}, {}, {"ids": [2**31]}])
+def test_marking_notifications_read_checks_every_field(client, world, member, body):
+    """Found by fuzzing: beside ``"all": true`` invalid ids were accepted."""
+    error_of(client.post(f"{PREFIX}/notifications/read", json=body, headers=member), 400, "validation")
+
+
+def test_marking_notifications_read(client, world, member):
+    factories.reply(world.thread_a, world.manager, "Neu für Mia")
+    assert client.post(f"{PREFIX}/notifications/read", json={"ids": [1]}, headers=member).status_code == 200
+    answer = client.post(f"{PREFIX}/notifications/read", json={"all": True}, headers=member).get_json()
+    assert answer["unread"] == 0
 
 
 def test_wrong_method_is_405_with_the_json_shape(client, world, member):

@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_babel import force_locale
 
-from forum.web import _zeit
+from forum.web.presenters import zeit as _zeit
 
 
 def test_pages_are_german_by_default(world, login):
@@ -34,7 +34,9 @@ def test_visitor_can_switch_to_english(client, app):
 def test_dates_are_written_the_german_way(app):
     with app.test_request_context(), force_locale("de"):
         stamp = _zeit(dt.datetime(2026, 3, 1, 9, 5))  # UTC → Europe/Berlin (UTC+1 in March)
+        summer = _zeit(dt.datetime(2026, 7, 1, 23, 30))  # UTC+2 in summer, the next day
     assert "01.03.2026, 10:05" in stamp and 'datetime="2026-03-01T09:05:00Z"' in stamp
+    assert "02.07.2026, 01:30" in summer
 
 
 def test_english_catalog_is_complete():
@@ -50,3 +52,28 @@ def test_english_catalog_is_complete():
     missing = [m.id for m in catalog if m.id and (m.fuzzy or not all(m.string if isinstance(m.string, tuple)
                                                                        else [m.string]))]
     assert not missing, missing[:10]
+
+
+def test_wtforms_own_messages_follow_the_language_without_reloading_the_catalog(app):
+    from flask_wtf import FlaskForm
+    from wtforms import SelectField
+
+    from forum import i18n
+
+    class Choice(FlaskForm):
+        kind = SelectField(choices=[("a", "A")])
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.test_request_context(method="POST", data={"kind": "x"}):
+        app.preprocess_request()
+        form = Choice()
+        assert not form.validate() and form.kind.errors == ["Keine gültige Auswahl."]
+    i18n._wtforms_catalog.cache_clear()
+    with app.test_request_context(method="POST", data={"kind": "x"}), force_locale("en"):
+        app.preprocess_request()
+        form = Choice()
+        assert not form.validate() and form.kind.errors == ["Not a valid choice."]
+    with app.test_request_context(method="POST", data={"kind": "x"}), force_locale("en"):
+        app.preprocess_request()
+        Choice().validate()
+    assert i18n._wtforms_catalog.cache_info().misses == 1  # loaded once, then shared

@@ -185,6 +185,8 @@ def test_api_accept_as_a_signed_in_user(client, world, api_token, db):
 @pytest.mark.parametrize("body,code", [
     ({"email": "kaputt", "role": "member"}, 400),
     ({"email": "ok@example.org", "role": "chef"}, 400),
+    ({"email": "ok@example.org", "role": None}, 400),  # found by fuzzing: was invited as member
+    ({"email": "ok@example.org", "role": ""}, 400),
     ({"role": "member"}, 400),
     ({"email": "mia.member@example.org"}, 409),
 ])

@@ -87,6 +87,18 @@ def test_bad_approval_setting(client, world, login):
     assert response.status_code == 400 and "muss eine ganze Zahl ab 0 sein" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("value", ["²", "9" * 5000])
+def test_numbers_that_are_no_numbers_are_refused_in_german(client, world, login, value):
+    """Found by fuzzing: "²".isdigit() is true, but int("²") fails (and int() of 5,000 digits)."""
+    login(world.manager)
+    response = client.post(f"/c/{world.cluster_a.slug}/verwaltung/schutz", data={"approval_post_count": value})
+    message = "muss eine ganze Zahl ab 0 sein" if value == "²" else "darf höchstens"
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    response = client.post(f"/t/{world.thread_a.id}/langsamer-modus", data={"minutes": value})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.get(Thread, world.thread_a.id).slow_mode_minutes == 0
+
+
 def test_slow_mode_says_when_posting_is_possible_again(client, world, login, db):
     login(world.manager)
     client.post(f"/t/{world.thread_a.id}/langsamer-modus", data={"minutes": "10", "reason": "Hitzige Debatte"})

@@ -46,6 +46,18 @@ def test_solution_through_the_api_and_who_may(client, world, api_token):
     assert client.post(url, json={"post_id": None}, headers=api_token(world.member)).get_json()["solution_post_id"] is None
 
 
+def test_solution_ids_beyond_the_database_are_refused(client, world, api_token, login, db):
+    """Found by fuzzing: an id past the INTEGER column (or "²" in the form) reached the database: 500."""
+    url = f"{API}/threads/{world.thread_a.id}/solution"
+    for post_id in (2**63, 2**31, "²"):
+        answer = client.post(url, json={"post_id": post_id}, headers=api_token(world.member))
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "validation", post_id
+    login(world.member)
+    page = client.post(f"/t/{world.thread_a.id}/loesung", data={"post_id": "²"})
+    assert page.status_code == 302
+    assert db.session.get(Thread, world.thread_a.id).solution_post_id is None
+
+
 def test_best_practice_mark_and_cluster_page(client, world, login, db):
     login(world.manager)
     assert client.post(f"/t/{world.thread_a.id}/best-practice", data={"wert": "an"}).status_code == 302

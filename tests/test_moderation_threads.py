@@ -122,6 +122,11 @@ def test_edit_title_and_themenfelder(app, client, world, login, api_token, db):
     assert entry.details["old_title"] == "Azubis finden im Münsterland"
     bad = client.post(f"/t/{world.thread_a.id}/titel", data={"title": "  "})
     assert bad.status_code == 400 and "Der Titel darf nicht leer sein." in bad.get_data(as_text=True)
+    # found by fuzzing: a NUL in a Themenfeld reached the query, and PostgreSQL answered 500
+    bad = client.post(f"/t/{world.thread_a.id}/titel", data={"title": "Azubis", "tags": ["nach\x00folge"]})
+    assert bad.status_code == 400 and "Unbekanntes Themenfeld" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert [t.slug for t in db.session.get(Thread, world.thread_a.id).tags] == ["nachfolge"]
     client = app.test_client()
     answer = client.patch(f"{API}/threads/{world.thread_a.id}", json={"title": "Neu", "tags": []},
                           headers=api_token(world.manager))
@@ -210,14 +215,18 @@ def test_merge_moves_every_post_under_the_target_opening_post(client, world, log
 
 def test_merge_across_clusters_or_into_itself_is_refused(client, world, api_token, login, db):
     headers = api_token(world.manager)  # before signing in: the session would take precedence
-    for target in (world.thread_b.id, world.platform_thread.id, world.thread_a.id, 999999, "abc", None):
+    for target in (world.thread_b.id, world.platform_thread.id, world.thread_a.id, 999999, "abc", None,
+                   2**63, "²", "9" * 5000):  # the last three found by fuzzing (500 before)
         answer = client.post(f"{API}/threads/{world.thread_a.id}/merge", json={"target_thread_id": target},
                              headers=headers)
         assert answer.status_code == 400, target
     client.post("/logout")
     login(world.manager)
-    page = client.post(f"/t/{world.thread_a.id}/zusammenfuehren", data={"target_thread_id": str(world.thread_b.id)})
-    assert page.status_code == 400 and "Das Ziel-Thema gibt es in diesem Cluster nicht." in page.get_data(as_text=True)
+    for target in (str(world.thread_b.id), "²"):
+        page = client.post(f"/t/{world.thread_a.id}/zusammenfuehren", data={"target_thread_id": target})
+        assert page.status_code == 400 and "Das Ziel-Thema gibt es in diesem Cluster nicht." in page.get_data(as_text=True)
+    page = client.post(f"/t/{world.thread_a.id}/verschieben", data={"board_id": "²"})
+    assert page.status_code == 400 and db.session.get(Thread, world.thread_a.id).board_id == world.board_a.id
     assert db.session.get(Thread, world.thread_a.id) is not None and _log(db, "thread.merge") == []
 
 

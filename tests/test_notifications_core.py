@@ -171,6 +171,19 @@ def test_opening_a_notification_marks_it_read_and_jumps_to_the_post(world, db, c
     assert client.get(f"/benachrichtigungen/{note.id}").status_code == 404
 
 
+def test_marking_read_ignores_ids_that_are_no_ids(world, db, client, login):
+    """Found by fuzzing: "²".isdigit() is true, but int("²") fails."""
+    factories.reply(world.thread_a, world.manager, "Ungelesen")
+    note = _notes(db, world.member)[0]
+    login(world.member)
+    response = client.post("/benachrichtigungen/gelesen", data={"id": ["²", "9" * 5000, "99999999999999999999"]})
+    assert response.status_code == 302
+    assert db.session.get(type(note), note.id).read_at is None
+    client.post("/benachrichtigungen/gelesen", data={"id": [f" {note.id} "]})
+    db.session.refresh(note)
+    assert note.read_at is not None
+
+
 def test_moderation_kinds_show_a_generic_text(world, db, client, login):
     from forum.services.notify import notify
     notify(world.member.id, "report_outcome", world.manager, cluster_id=world.cluster_a.id, thread_id=world.thread_a.id)

@@ -71,6 +71,14 @@ def test_search_page_explains_bad_input(world, login):
     assert "JJJJ-MM-TT" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("page", ["²", "9" * 5000])
+def test_search_page_refuses_a_page_number_that_is_no_number(world, login, page):
+    """Found by fuzzing: "²".isdigit() is true and int("²") fails; so does int() of 5,000 digits."""
+    response = login(world.member).get("/search", query_string={"q": "Azubis", "page": page})
+    assert response.status_code == 400
+    assert "muss eine Zahl zwischen" in response.get_data(as_text=True)
+
+
 def test_search_page_offers_the_correction(threads, world, login):
     html = login(world.member).get("/search?q=Wärmepume").get_data(as_text=True)
     assert "Meinten Sie" in html and "q=W%C3%A4rmepumpe" in html
@@ -113,11 +121,20 @@ def test_api_search_suggestion_and_sort(threads, world, client, api_token):
     assert [titles[i] for i in ids] == [f"Wärmepumpe Teil {d}" for d in (4, 3, 2, 1, 0)]
 
 
-@pytest.mark.parametrize("query", ["", "q=", "q=x&sort=alt", "q=x&per_page=101", "q=x&page=0", "q=x&to=31.12.2026"])
+@pytest.mark.parametrize("query", ["", "q=", "q=x&sort=alt", "q=x&per_page=101", "q=x&page=0", "q=x&to=31.12.2026",
+                                   "q=x&page=%C2%B2", "q=x&board=%C2%B2", "q=x&page=" + "9" * 5000,  # found by fuzzing
+                                   "q=x&cluster=a%00b", "q=x&author=a%00b", "q=x&tag=%00"])  # PostgreSQL: 500
 def test_api_search_rejects_bad_parameters(world, client, api_token, query):
     response = client.get(f"/api/v1/search?{query}", headers=api_token(world.member))
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "validation"
+
+
+def test_control_characters_in_the_query_are_dropped(world, client, api_token):
+    """Found by fuzzing: a NUL in the query reached PostgreSQL; a pasted zero-width space counts for nothing."""
+    for q in ("Azu\u200bbis", "Azubis\x00"):
+        answer = client.get("/api/v1/search", query_string={"q": q}, headers=api_token(world.member)).get_json()
+        assert [item["thread_title"] for item in answer["items"]] == ["Azubis finden im Münsterland"], q
 
 
 def test_api_search_needs_authentication(client, world):

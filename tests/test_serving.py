@@ -24,7 +24,43 @@ def test_pages_are_gzipped_when_the_client_accepts_it(world, login):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["database"] == "ok"
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ok", "database": "ok", "search": "ok"}
+
+
+def test_readiness_fails_when_the_search_index_is_unreachable(client, monkeypatch):
+    from forum.search import service
+
+    class Broken:
+        def ready(self):
+            raise OSError("index folder gone")
+
+    client.get("/healthz")  # the process has opened its index once, then loses it
+    monkeypatch.setattr(service, "backend", lambda: Broken())
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json() == {"status": "unavailable", "database": "ok", "search": "unavailable"}
+
+
+def test_readiness_fails_when_the_database_is_unreachable(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from forum.extensions import db
+
+    def refuse(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", refuse)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["database"] == "unavailable"
+
+
+def test_health_probe_of_a_signed_in_client_does_not_load_the_account(world, login, count_queries):
+    client = login(world.member)
+    client.get("/healthz")
+    with count_queries() as counted:
+        assert client.get("/healthz").status_code == 200
+    assert counted.n == 0
 
 
 def test_gunicorn_configuration_loads():

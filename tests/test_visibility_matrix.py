@@ -60,6 +60,12 @@ GET_MATRIX = {
                          {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 200}),
     "accounts.edit_profile": (lambda w, ids: "/konto", SIGNED_IN),
     "accounts.change_password": (lambda w, ids: "/konto/passwort", SIGNED_IN),
+    # -- two-factor log-in (tests/test_two_factor.py); the QR code exists once the set-up page made a secret
+    "auth.second_factor": (lambda w, ids: "/login/bestaetigen", {role: 302 for role in ROLES}),
+    "twofactor.settings": (lambda w, ids: "/konto/zwei-faktor", SIGNED_IN),
+    "twofactor.setup": (lambda w, ids: "/konto/zwei-faktor/einrichten", SIGNED_IN),
+    "twofactor.qr_code": (lambda w, ids: "/konto/zwei-faktor/qr.svg", SIGNED_IN),
+    "twofactor.disable": (lambda w, ids: "/konto/zwei-faktor/ausschalten", {**{r: 302 for r in ROLES}, "anonymous": "login"}),
     "clusters.show": (lambda w, ids: f"/c/{w.cluster_a.slug}", {**PRIVATE, "admin": 200}),
     "clusters.members": (lambda w, ids: f"/c/{w.cluster_a.slug}/mitglieder", PRIVATE),
     "clusters.board": (lambda w, ids: f"/b/{w.board_a.id}", PRIVATE),
@@ -135,6 +141,8 @@ POST_MATRIX = {
     "notifications.react": (lambda w, ids: f"/p/{ids['post']}/reaktion", {"kind": "daumen"},
                             {**PRIVATE, "member": 302, "manager": 302}),
     **MODERATION_WEB_POST,  # -- moderation (tests/test_moderation_matrix.py)
+    "twofactor.recovery_codes": (lambda w, ids: "/konto/zwei-faktor/wiederherstellungscodes", {"password": "x"},
+                                 {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # without two-factor: back to settings
     "auth.logout": (lambda w, ids: "/logout", {}, {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # last: signs out
 }
 GET_MATRIX.update(MODERATION_WEB_GET)  # -- moderation

@@ -20,7 +20,7 @@ def test_log_in_and_out(world, client):
     response = client.post("/logout")
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)
-    assert "Sie sind abgemeldet." in html and "Innovationscluster Handwerk NRW" in html
+    assert "Sie sind abgemeldet – auf allen Geräten." in html and "Innovationscluster Handwerk NRW" in html
 
 
 def test_log_in_with_email_and_next_target(world, client):
@@ -38,6 +38,47 @@ def test_remember_me_sets_a_lasting_cookie(world, client):
     assert cookie is not None and cookie.expires is not None
     client.post("/logout")
     assert client.get_cookie("remember_token", domain="forum.test") is None
+
+
+def test_logout_ends_remember_me_in_this_browser(world, client):
+    client.post("/login", data={"login": world.member.username, "password": factories.PASSWORD, "remember": "y"})
+    client.delete_cookie("session", domain="forum.test")  # the browser restarts: remember-me signs in again
+    assert client.get("/konto").status_code == 200
+    client.post("/logout")
+    client.delete_cookie("session", domain="forum.test")  # and after log-out it no longer does
+    response = client.get("/konto")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_logout_makes_a_copied_remember_me_cookie_worthless(world, app):
+    laptop, thief = app.test_client(), app.test_client()
+    laptop.post("/login", data={"login": world.member.username, "password": factories.PASSWORD, "remember": "y"})
+    stolen = laptop.get_cookie("remember_token", domain="forum.test").value
+    thief.set_cookie("remember_token", stolen, domain="forum.test")
+    assert thief.get("/konto").status_code == 200  # the copy works while the account is signed in
+    laptop.post("/logout")
+    thief.delete_cookie("session", domain="forum.test")
+    response = thief.get("/konto")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_proxy_hops_make_rate_limits_count_the_real_client(world):
+    from forum import create_app
+
+    behind_nginx = create_app({"TESTING": True, "PROXY_HOPS": 1, "SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
+                               "SECRET_KEY": "x"})
+
+    @behind_nginx.get("/_whoami")
+    def whoami():
+        from flask import request
+        return request.remote_addr or ""
+
+    client = behind_nginx.test_client()
+    answer = client.get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert answer.get_data(as_text=True) == "203.0.113.7"
+    spoofed = client.get("/_whoami", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"},
+                         environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert spoofed.get_data(as_text=True) == "203.0.113.7"  # only the proxy's own entry is trusted
 
 
 def test_wrong_password_gives_german_message(world, client):

@@ -283,6 +283,25 @@ def test_no_inline_script_style_or_handlers_on_any_page(world, login, client):
         assert "/static/js/forum.js" in html, url
 
 
+def test_nul_characters_are_refused_in_german_before_the_database(world, app, login, client):
+    """Found by fuzzing: PostgreSQL refuses NUL in strings, and these requests answered 500 there."""
+    visitor = app.test_client()
+    login_page = visitor.post("/login", data={"login": "mia.member\x00", "password": factories.PASSWORD})
+    assert login_page.status_code == 200 and "Benutzername oder Passwort stimmen nicht" in login_page.get_data(as_text=True)
+    assert visitor.post("/passwort-vergessen", data={"login": "a\x00b"}).status_code == 302
+    interest = visitor.post("/mitmachen", data={"name": "Nina", "email": "n@example.org", "cluster": "\x00"})
+    assert interest.status_code == 400 and "Diesen Cluster gibt es nicht." in interest.get_data(as_text=True)
+    login(world.member)
+    reaction = client.post(f"/p/{world.thread_a.first_post_id}/reaktion", data={"kind": "\x00"}, follow_redirects=True)
+    assert "Unbekannte Reaktion." in reaction.get_data(as_text=True)
+    for response in (client.get(f"/b/{world.board_a.id}", query_string={"thema": "\x00"}), client.get("/c/%00"),
+                     client.get("/u/mia%00"), client.get("/search", query_string={"q": "Azubi\x00"}),
+                     visitor.get("/einladung/%00")):
+        assert response.status_code == 400, response.request.path
+        assert "unzulässiges Steuerzeichen" in response.get_data(as_text=True), response.request.path
+    assert client.get(f"/b/{world.board_a.id}", query_string={"thema": "nachwuchs"}).status_code == 200
+
+
 def test_security_headers_forbid_inline_code(world, login, client):
     login(world.member)
     policy = client.get(f"/t/{world.thread_a.id}").headers["Content-Security-Policy"]

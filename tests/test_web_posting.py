@@ -186,6 +186,42 @@ def test_reply_into_locked_thread_is_refused(world, login, client):
     assert counts() == before
 
 
+@pytest.mark.parametrize("parent_id", ["²", "99999999999999999999", "9" * 5000])
+def test_reply_to_a_parent_that_is_no_id_is_refused(world, login, client, parent_id):
+    """Found by fuzzing: these parent ids crashed the reply form (int("²"), an id beyond the column)."""
+    login(world.member)
+    before = counts()
+    url = f"/t/{world.thread_a.id}/antworten"
+    assert client.get(url, query_string={"parent": parent_id}).status_code == 200
+    response = client.post(url, data={"body": "Antwort", "parent_id": parent_id})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "parent_id muss eine Beitragsnummer sein." in html or "gehört nicht zu diesem Thema" in html
+    assert counts() == before
+
+
+def test_ids_beyond_the_database_are_german_404_pages(world, login, client):
+    """Found by fuzzing: ids past the INTEGER columns reached the database and answered 500."""
+    login(world.member)
+    big = "99999999999999999999"
+    for url in (f"/t/{big}", "/t/2147483648", f"/p/{big}", f"/b/{big}", f"/p/{big}/bearbeiten",
+                f"/benachrichtigungen/{big}", f"/meldungen/{big}", f"/t/{big}/antworten"):
+        response = client.get(url)
+        assert response.status_code == 404 and "Fehler 404" in response.get_data(as_text=True), url
+    assert client.post(f"/p/{big}/reaktion", data={"kind": "daumen"}).status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"page": "²"}, {"page": "9" * 5000}, {"nach": "20240101000000-99999999999999999999"},
+                                   {"nach": "20240101000000-²"}])
+def test_odd_page_numbers_and_cursors_show_the_first_page(world, login, client, query):
+    """Found by fuzzing: "²".isdigit() is true, int("²") is not; a cursor id beyond the column."""
+    login(world.member)
+    for url in (f"/t/{world.thread_a.id}", "/benachrichtigungen", f"/b/{world.board_a.id}"):
+        response = client.get(url, query_string=query)
+        assert response.status_code == 200, url
+    assert world.thread_a.title in client.get(f"/b/{world.board_a.id}", query_string=query).get_data(as_text=True)
+
+
 def test_unknown_ids_are_german_404_pages(world, login, client):
     login(world.member)
     for url in ("/t/999999", "/p/999999", "/b/999999", "/c/gibt-es-nicht", "/p/999999/bearbeiten"):

@@ -6,7 +6,7 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from forum import permissions
+from forum import limits, permissions
 from forum.api import bp, serializers
 from forum.api.common import cluster_or_404, json_body, page_args, page_of, string_field
 from forum.auth import is_token_request, viewer
@@ -43,6 +43,7 @@ def _ensure_manager(cluster) -> None:
 
 
 @bp.post("/clusters/<slug>/invites")
+@limits.invitations
 def create_invite(slug: str):
     cluster = cluster_or_404(slug)
     data = json_body()

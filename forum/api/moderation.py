@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, request
 from flask_babel import gettext as _
 
-from forum import permissions
+from forum import limits, permissions
 from forum.api import bp, serializers
 from forum.api.common import (
     MAX_ID, cluster_or_404, json_body, page_args, page_of, post_or_404, string_list_field, thread_or_404,
@@ -146,6 +146,7 @@ def unhide_post(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/reports")
+@limits.reports
 def report_post(post_id: int):
     post = post_or_404(post_id)
     data = json_body()

@@ -56,14 +56,13 @@ def list_notifications():
 def read_notifications():
     data = json_body()
     user = viewer()
-    if data.get("all") is True:
-        marked = notifications.mark_read(user)
-    else:
-        ids = data.get("ids")
-        if (not isinstance(ids, list) or len(ids) > MAX_IDS
-                or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in ids)):
-            raise ValidationError(_("Bitte senden Sie „ids“ (Liste von Nummern) oder „all“: true."), "ids")
-        marked = notifications.mark_read(user, ids)
+    ids = data.get("ids")
+    ids_ok = isinstance(ids, list) and len(ids) <= MAX_IDS and all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in ids)
+    # Each field that is sent must be valid, also "ids" beside "all" (found by fuzzing).
+    if ("all" in data and data["all"] is not True) or ("ids" in data and not ids_ok) or not data.keys() & {"all", "ids"}:
+        raise ValidationError(_("Bitte senden Sie „ids“ (Liste von Nummern) oder „all“: true."), "ids")
+    marked = notifications.mark_read(user) if data.get("all") is True else notifications.mark_read(user, ids)
     return {"marked": marked, "unread": notifications.unread_count(user)}
 
 

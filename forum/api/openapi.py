@@ -85,7 +85,11 @@ SCHEMAS = {
                     "memberships": {"type": "array", "items": ref("Membership")},
                     "platform_boards": {"type": "array", "items": ref("Board")}}),
     "Token": obj({"token": TEXT}),
-    "Credentials": obj({"username": TEXT, "password": TEXT}),
+    "Credentials": obj({"username": TEXT, "password": TEXT,
+                        "otp": {"type": ["string", "null"],
+                                "description": "Code der Authenticator-App (6 Ziffern) oder Wiederherstellungscode; "
+                                               "nur für Konten mit Zwei-Faktor-Anmeldung"}},
+                       ["username", "password"]),
     "NewThread": obj({"title": {"type": "string", "minLength": 1, "maxLength": 200},
                       "body": {"type": "string", "minLength": 1, "maxLength": 50000},
                       "tags": {"type": "array", "items": TEXT, "maxItems": 5, "description": "Themenfeld-Kurzbezeichnungen"}},
@@ -118,8 +122,12 @@ ERRORS = {
     "409": ("Conflict", "Widerspricht dem aktuellen Stand (z. B. schon Mitglied, schon entschieden)"),
     "413": ("TooLarge", "Anfrage größer als erlaubt"),
     "415": ("UnsupportedMediaType", "Inhalt ist kein JSON"),
-    "429": ("TooManyRequests", "Zu viele Anfragen"),
+    "429": ("TooManyRequests", "Zu viele Anfragen: Beiträge, Meldungen und Einladungen sind je Konto begrenzt, "
+                               "Anmeldeversuche je IP-Adresse; `Retry-After` nennt die Sekunden bis zum nächsten Versuch"),
 }
+
+RESPONSE_HEADERS = {"TooManyRequests": {"headers": {"Retry-After": {
+    "description": "Sekunden bis zum nächsten Versuch", "schema": {"type": "integer", "minimum": 1}}}}}
 
 
 def ok(schema: str, status: str = "200", description: str = "OK") -> dict:
@@ -144,13 +152,26 @@ def query(name: str, schema: dict, description: str) -> dict:
 
 PAGING = [query("page", {"type": "integer", "minimum": 1, "default": 1}, "Seite, ab 1"),
           query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "Einträge je Seite, höchstens 100")]
+DATE = {"type": "string", "format": "date"}
+
+
+def or_empty(schema: dict) -> dict:
+    """A filter parsed like the web page's form field: an empty value counts as not sent."""
+    return {"anyOf": [schema, {"const": ""}]}
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415)
 
 PATHS = {
     "/tokens": {"post": {
         "operationId": "createToken", "summary": "Zugangstoken mit Benutzername und Passwort holen", "security": [],
+        "description": (
+            "Konten mit Zwei-Faktor-Anmeldung senden zusätzlich `otp`: den aktuellen Code der Authenticator-App "
+            "oder einen unbenutzten Wiederherstellungscode (der damit verbraucht ist). Fehlercodes: 401 "
+            "`unauthorized` (Benutzername oder Passwort falsch – für unbekannte Konten dieselbe Antwort), "
+            "`otp_required` (Passwort richtig, `otp` fehlt), `invalid_otp` (Code falsch oder schon benutzt); 403 "
+            "`two_factor_required` (Plattform-Admin ohne eingerichtete Zwei-Faktor-Anmeldung); 429 `rate_limited` "
+            "(zu viele Fehlversuche für diesen Benutzernamen oder von dieser Adresse, mit `Retry-After`)."),
         "requestBody": body("Credentials"),
-        "responses": {**ok("Token", "201", "Token ausgestellt"), **errors(400, 401, 413, 415, 429)}}},
+        "responses": {**ok("Token", "201", "Token ausgestellt"), **errors(400, 401, 403, 413, 415, 429)}}},
     "/openapi.json": {"get": {
         "operationId": "openapiDocument", "summary": "Dieses Dokument", "security": [],
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}}}}},
@@ -172,7 +193,7 @@ PATHS = {
         "post": {
             "operationId": "createThread", "summary": "Neues Thema mit Eröffnungsbeitrag",
             "parameters": [path_id("board_id")], "requestBody": body("NewThread"),
-            "responses": {**ok("ThreadCreated", "201", "Thema angelegt"), **errors(*WRITE_ERRORS)}}},
+            "responses": {**ok("ThreadCreated", "201", "Thema angelegt"), **errors(*WRITE_ERRORS, 429)}}},
     "/threads/{thread_id}": {"get": {
         "operationId": "getThread",
         "summary": "Ein Thema und eine Seite seiner Beiträge (Baum: ganze Zweige je Seite; flach: chronologisch)",
@@ -183,12 +204,12 @@ PATHS = {
     "/threads/{thread_id}/posts": {"post": {
         "operationId": "createPost", "summary": "Antworten (auf den Eröffnungsbeitrag oder auf `parent_id`)",
         "parameters": [path_id("thread_id")], "requestBody": body("NewPost"),
-        "responses": {**ok("Post", "201", "Antwort veröffentlicht"), **errors(*WRITE_ERRORS)}}},
+        "responses": {**ok("Post", "201", "Antwort veröffentlicht"), **errors(*WRITE_ERRORS, 429)}}},
     "/posts/{post_id}": {
         "patch": {
             "operationId": "editPost", "summary": "Beitrag bearbeiten; der alte Text bleibt als Version erhalten",
             "parameters": [path_id("post_id")], "requestBody": body("PostEdit"),
-            "responses": {**ok("Post"), **errors(*WRITE_ERRORS)}},
+            "responses": {**ok("Post"), **errors(*WRITE_ERRORS, 429)}},
         "delete": {
             "operationId": "deletePost", "summary": "Beitrag löschen (weich: Antworten bleiben stehen)",
             "parameters": [path_id("post_id")],
@@ -202,13 +223,13 @@ PATHS = {
         "parameters": [
             query("q", TEXT, "Suchbegriffe"),
             query("cluster", TEXT, "Cluster-Kurzbezeichnung"),
-            query("board", ID, "Brett-ID"),
+            query("board", or_empty(ID), "Brett-ID"),
             query("tag", TEXT, "Themenfeld-Kurzbezeichnung"),
             query("author", TEXT, "Benutzername"),
-            query("from", {"type": "string", "format": "date"}, "frühestes Datum (JJJJ-MM-TT)"),
-            query("to", {"type": "string", "format": "date"}, "spätestes Datum (JJJJ-MM-TT)"),
-            query("sort", {"enum": ["relevance", "newest"], "default": "relevance"}, "Reihenfolge"),
-            *PAGING,
+            query("from", or_empty(DATE), "frühestes Datum (JJJJ-MM-TT)"),
+            query("to", or_empty(DATE), "spätestes Datum (JJJJ-MM-TT)"),
+            query("sort", {**or_empty({"enum": ["relevance", "newest"]}), "default": "relevance"}, "Reihenfolge"),
+            *(query(p["name"], or_empty(p["schema"]), p["description"]) for p in PAGING),
         ],
         "responses": {**ok("SearchPage"), **errors(400, 401)}}},
 }
@@ -251,7 +272,7 @@ def document() -> dict:
         "components": {
             "schemas": SCHEMAS,
             "responses": {
-                name: {"description": text, "content": {JSON: {"schema": ref("Error")}}}
+                name: {"description": text, "content": {JSON: {"schema": ref("Error")}}, **RESPONSE_HEADERS.get(name, {})}
                 for name, text in ERRORS.values()
             },
             "securitySchemes": {

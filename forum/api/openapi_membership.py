@@ -33,7 +33,7 @@ PATHS = {
             "description": "Schickt die Einladung per E-Mail; eine offene Einladung an dieselbe Adresse bekommt "
                            "einen neuen Link. 409, wenn die Person schon Mitglied ist.",
             "parameters": [SLUG], "requestBody": body("NewInvite"),
-            "responses": {**ok("InviteCreated", "201", "Einladung verschickt"), **errors(*WRITE_ERRORS, 409)}},
+            "responses": {**ok("InviteCreated", "201", "Einladung verschickt"), **errors(*WRITE_ERRORS, 409, 429)}},
         "get": {
             "operationId": "listInvites", "summary": "Einladungen des Clusters mit Status (Clustermanager:innen)",
             "parameters": [SLUG, *PAGING],

@@ -3,8 +3,8 @@ merged into the document by ``forum.api.openapi.document``."""
 from __future__ import annotations
 
 from forum.api.openapi import (
-    FLAG, ID, NULLABLE_STAMP, PAGING, PATH, STAMP, TEXT, WRITE_ERRORS, body, errors, nullable, obj, ok,
-    page_of, path_id, query, ref,
+    DATE, FLAG, ID, NULLABLE_STAMP, PAGING, PATH, STAMP, TEXT, WRITE_ERRORS, body, errors, nullable, obj, ok,
+    or_empty, page_of, path_id, query, ref,
 )
 
 NULLABLE_ID = {"anyOf": [ID, {"type": "null"}]}
@@ -110,11 +110,12 @@ PATHS = {
     "/posts/{post_id}/reports": {"post": {
         "operationId": "reportPost", "summary": "Beitrag melden (Mitglieder)", "parameters": [path_id("post_id")],
         "requestBody": body("NewReport"),
-        "responses": {**ok("Report", "201", "Meldung angelegt"), **errors(*WRITE_ERRORS, 409)}}},
+        "responses": {**ok("Report", "201", "Meldung angelegt"), **errors(*WRITE_ERRORS, 409, 429)}}},
     "/clusters/{slug}/reports": {"get": {
         "operationId": "listReports", "summary": "Meldungen eines Clusters (offene: älteste zuerst)",
         "description": MANAGERS, "parameters": [
-            SLUG, query("state", {"enum": ["open", "resolved", "all"], "default": "open"}, "Zustand"), *PAGING],
+            SLUG, query("state", {**or_empty({"enum": ["open", "resolved", "all"]}), "default": "open"}, "Zustand"),
+            *PAGING],
         "responses": {**ok("ReportPage"), **errors(400, 401, 403, 404)}}},
     "/reports/{report_id}/resolve": {"post": {
         "operationId": "resolveReport",
@@ -126,8 +127,8 @@ PATHS = {
         "description": "Moderation des Clusters und Plattform-Admins; nie Mitglieder.",
         "parameters": [SLUG, query("action", TEXT, "Aktion, z. B. thread.lock"),
                        query("actor", TEXT, "Benutzername der handelnden Person"),
-                       query("from", {"type": "string", "format": "date"}, "frühestes Datum (JJJJ-MM-TT)"),
-                       query("to", {"type": "string", "format": "date"}, "spätestes Datum (JJJJ-MM-TT)"), *PAGING],
+                       query("from", or_empty(DATE), "frühestes Datum (JJJJ-MM-TT)"),
+                       query("to", or_empty(DATE), "spätestes Datum (JJJJ-MM-TT)"), *PAGING],
         "responses": {**ok("LogPage"), **errors(400, 401, 403, 404)}}},
 }
 PATHS["/threads/{thread_id}"] = {"patch": {

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
-from forum import permissions
+from forum import limits, permissions
 from forum.api import bp, serializers
 from forum.api.common import (
     board_or_404, cluster_or_404, id_field, json_body, page_args, page_of, post_or_404, string_field,
     string_list_field, thread_or_404,
 )
 from forum.auth import viewer
-from forum.errors import ServiceError, ValidationError
+from forum.errors import ServiceError, ValidationError, error_response
 from forum.extensions import db, limiter
 from forum.models import Cluster, Post
 from forum.rendering import has_control_characters
-from forum.services import accounts, mentions, posting, reading
+from forum.services import accounts, login_throttle, mentions, posting, reading, twofactor
 
 VIEWS = ("tree", "flat")
 REVISIONS_PER_PAGE = 50
@@ -31,27 +32,64 @@ class BadCredentials(ServiceError):
     code = "unauthorized"
 
 
+class OtpRequired(BadCredentials):
+    code = "otp_required"
+
+
+class BadOtp(BadCredentials):
+    code = "invalid_otp"
+
+
+class TwoFactorRequired(ServiceError):
+    status = 403
+    code = "two_factor_required"
+
+
 @bp.post("/tokens")
 @limiter.limit("10 per minute")
 def create_token():
+    """Password, and ``otp`` (a current code or a recovery code) for accounts with two-factor
+    log-in. Failures are throttled per name and per IP like the web log-in (login_throttle)."""
     data = json_body()
     username = string_field(data, "username")
     password = string_field(data, "password")
+    otp = string_field(data, "otp", required=False)
+    ip = get_remote_address()
+    wait = login_throttle.retry_after(username, ip)
+    if wait is not None:
+        body, status = error_response(429, _("Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie etwas und "
+                                             "versuchen Sie es dann noch einmal."), "rate_limited")
+        return body, status, {"Retry-After": str(wait)}
     user = None
     if len(username) <= 254 and not has_control_characters(username):
         user = accounts.authenticate(username, password)
     if user is None:
+        login_throttle.failed(username, ip)
         # One message for unknown accounts and wrong passwords alike.
         raise BadCredentials(_("Benutzername oder Passwort ist falsch."))
+    if user.two_factor_enabled:
+        if not otp:
+            raise OtpRequired(_("Dieses Konto nutzt die Zwei-Faktor-Anmeldung: Bitte senden Sie im Feld „otp“ den "
+                                "aktuellen Code aus der App oder einen Wiederherstellungscode mit."), "otp")
+        if len(otp) > 64 or twofactor.verify(user, otp) is None:
+            login_throttle.failed(username, ip)
+            raise BadOtp(_("Der Code stimmt nicht."), "otp")
+    elif twofactor.needs_setup(user):
+        raise TwoFactorRequired(_("Als Plattform-Admin brauchen Sie die Zwei-Faktor-Anmeldung, bevor Sie ein "
+                                  "Zugangstoken bekommen. Bitte richten Sie sie im Web unter „Konto“ ein."))
+    login_throttle.succeeded(username)
     return {"token": accounts.issue_api_token(user)}, 201
 
 
 @bp.get("/me")
 def me():
     user = viewer()
-    # Loads the member clusters in one statement; the memberships then find them in the session.
-    db.session.scalars(select(Cluster).where(Cluster.id.in_(user.cluster_ids))).all()
-    return serializers.account(user, reading.platform_boards(user))
+    # Loads the member clusters in one statement; the memberships then find them in the session
+    # (held in ``clusters`` while serialising: the session keeps only weak references).
+    clusters = db.session.scalars(select(Cluster).where(Cluster.id.in_(user.cluster_ids))).all()
+    answer = serializers.account(user, reading.platform_boards(user))
+    del clusters
+    return answer
 
 
 @bp.get("/clusters")
@@ -81,6 +119,7 @@ def board_threads(board_id: int):
 
 
 @bp.post("/boards/<int:board_id>/threads")
+@limits.posts
 def create_thread(board_id: int):
     board = board_or_404(board_id)
     data = json_body()
@@ -113,6 +152,7 @@ def _view_arg() -> str:
 
 
 @bp.post("/threads/<int:thread_id>/posts")
+@limits.posts
 def create_post(thread_id: int):
     thread = thread_or_404(thread_id)
     data = json_body()
@@ -122,6 +162,7 @@ def create_post(thread_id: int):
 
 
 @bp.patch("/posts/<int:post_id>")
+@limits.posts
 def edit_post(post_id: int):
     post = post_or_404(post_id)
     data = json_body()

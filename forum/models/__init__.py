@@ -1,5 +1,5 @@
 """Typed models, one file per domain. Import them from here."""
-from forum.models.accounts import ApiToken, User
+from forum.models.accounts import ApiToken, RecoveryCode, User
 from forum.models.clusters import Board, Cluster, Membership, MembershipRole, MembershipState
 from forum.models.imports import ImportRecord
 from forum.models.membership import InterestExpression, Invitation, InvitationState, JoinRequest, RequestState
@@ -9,7 +9,7 @@ from forum.models.engagement import BoardRead, Reaction, ThreadRead, Watch  # no
 from forum.models.reports import (  # moderation
     BestPracticeProposal, ConsentState, ProposalConsent, ProposalState, Report, ReportAction, ReportReason, ReportState,
 )
-from forum.models.search import SearchOutbox
+from forum.models.search import SearchDocument, SearchOutbox, SearchTerm
 from forum.models.threads import Post, PostRevision, Tag, Thread, thread_tags
 from forum.models.util import utcnow
 
@@ -17,8 +17,8 @@ __all__ = [
     "BestPracticeProposal", "ConsentState", "ProposalConsent", "ProposalState", "Report", "ReportAction",
     "ReportReason", "ReportState",
     "InterestExpression", "Invitation", "InvitationState", "JoinRequest", "RequestState",
-    "ApiToken", "Board", "Cluster", "ImportRecord", "Membership", "MembershipRole", "MembershipState", "ModerationLogEntry",
+    "ApiToken", "RecoveryCode", "Board", "Cluster", "ImportRecord", "Membership", "MembershipRole", "MembershipState", "ModerationLogEntry",
     "Notification", "Post",
     "BoardRead", "MailQueue", "NotificationSetting", "Reaction", "ThreadRead", "Watch",
-    "PostRevision", "SearchOutbox", "Tag", "Thread", "User", "thread_tags", "utcnow",
+    "PostRevision", "SearchDocument", "SearchOutbox", "SearchTerm", "Tag", "Thread", "User", "thread_tags", "utcnow",
 ]

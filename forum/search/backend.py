@@ -1,5 +1,6 @@
-"""The search backend protocol. Whoosh implements it today; a PostgreSQL full-text backend
-can implement the same few methods without any view or service changing."""
+"""The search backend protocol, implemented by Whoosh (``whoosh_backend``, the default) and
+by PostgreSQL full-text search (``pg_backend``, ``SEARCH_BACKEND=postgres``); views and
+services see only these few methods."""
 from __future__ import annotations
 
 import dataclasses

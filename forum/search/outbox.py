@@ -3,7 +3,8 @@
 Writers only add outbox rows (``forum.search.enqueue``) in their own transaction. One
 drainer at a time — whoever holds ``drain.lock`` in the index folder — reads the rows,
 reads the *current* state of what they name, updates the index and deletes exactly the
-rows it read. A process that cannot get the lock leaves the rows for the next drain, so no
+rows it read (the PostgreSQL backend's lock is an advisory lock instead, shared by every
+server). A process that cannot get the lock leaves the rows for the next drain, so no
 request ever fails or waits long on the index, and no update is lost: a row disappears
 only after the index holds the state that was committed before the row was read.
 """
@@ -51,6 +52,13 @@ def writer_lock(directory: Path, wait: float = 0.0) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_for(backend: Backend, directory: Path, wait: float = 0.0):
+    """The backend's own writer lock where it has one (PostgreSQL: an advisory lock all
+    servers share), else the lock file beside the index."""
+    own = getattr(backend, "writer_lock", None)
+    return own(wait) if own is not None else writer_lock(directory, wait)
 
 
 def _tags(session: Session, thread_ids: Iterable[int] | None) -> dict[int, list[str]]:
@@ -122,7 +130,7 @@ def drain(backend: Backend, directory: Path, wait: float = 0.0) -> int:
         if session.scalar(select(SearchOutbox.id).limit(1)) is None:
             return 0
     handled = 0
-    with writer_lock(directory, wait) as locked:
+    with lock_for(backend, directory, wait) as locked:
         if not locked:
             return 0
         while True:
@@ -145,7 +153,7 @@ def rebuild(backend: Backend, directory: Path, progress: Callable[[int], None] |
             wait: float = 600.0, only_if_broken: bool = False) -> int | None:
     """Rebuilds the index from the database. ``None`` when another process held the lock
     for longer than ``wait`` or (``only_if_broken``) someone else already rebuilt it."""
-    with writer_lock(directory, wait) as locked:
+    with lock_for(backend, directory, wait) as locked:
         if not locked or (only_if_broken and backend.ready()):
             return None
         with Session(db.engine) as session:

@@ -72,7 +72,10 @@ class SegmentData:
         count = reader.doc_count_all()
         self.threads = [int(v) for v in reader.column_reader("thread_id")]
         self.created = [datetime_to_long(v) for v in reader.column_reader("created_at")]
-        self.lengths = {field: [reader.doc_field_length(d, field, 0) for d in range(count)] for field in ("title", "body")}
+        # ``or 0``: Whoosh answers None, not the default, for a field without any term (a body of
+        # emoji only); one such post made every search fail (found by fuzzing).
+        self.lengths = {field: [reader.doc_field_length(d, field, 0) or 0 for d in range(count)]
+                        for field in ("title", "body")}
         self.live = -1
         self.deleted: frozenset[int] = frozenset()
         self._scopes: dict[tuple[str, tuple[str, ...]], frozenset[int]] = {}

@@ -11,10 +11,14 @@ Whoosh's own lock is the second line of defence.
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
 import heapq
+import multiprocessing.util
 import os
 import re
 import shutil
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,6 +38,7 @@ WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock
 SUGGESTION_SAMPLE = 20  # visible posts a correction or completion is drawn from
 REINDEX_PROCS = max(1, min(4, os.cpu_count() or 1))   # a full rebuild analyses on every core
 LOCK_NAME = "drain.lock"  # the outbox drainer's lock file lives beside the index
+STALE_NAME = "STALE"      # while it exists the index counts as broken (rebuild from scratch, restore)
 CLUSTERS = "cluster"      # scope term of every post in some cluster
 PLATFORM = "platform"     # scope term of the posts on platform-wide boards
 
@@ -87,6 +92,9 @@ class WhooshBackend:
 
     # -- the index itself -------------------------------------------------------------------
     def ready(self) -> bool:
+        return not (self.directory / STALE_NAME).exists() and self._opens()
+
+    def _opens(self) -> bool:
         try:
             ix = windex.open_dir(str(self.directory))
             if set(ix.schema.names()) != set(schema().names()):
@@ -102,11 +110,24 @@ class WhooshBackend:
             self._index = windex.open_dir(str(self.directory))
         return self._index
 
-    def create(self) -> windex.FileIndex:
-        """An empty index; whatever was in the folder (a broken index) is removed."""
+    def mark_stale(self) -> None:
+        """Until the next complete ``reindex`` the index counts as broken, so the first
+        request of every new process rebuilds it (``service.ensure_ready``)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / STALE_NAME).touch()
+        folder = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    def create(self) -> windex.FileIndex:
+        """An empty index; whatever was in the folder (a broken index) is removed. It stays
+        stale until ``reindex`` has filled it: a rebuild killed half-way must not leave an
+        empty index that opens and so passes for a good one."""
+        self.mark_stale()
         for path in self.directory.iterdir():
-            if path.name != LOCK_NAME:
+            if path.name not in (LOCK_NAME, STALE_NAME):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
         self._forget()
         self._index = windex.create_in(str(self.directory), schema())
@@ -148,11 +169,19 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        try:
+            writer.commit()
+        except BaseException:
+            # Whoosh releases its writer lock only at the end of a commit that succeeded; held on,
+            # every later write of this process would wait WRITE_TIMEOUT and fail (found by fuzzing).
+            if writer.writelock is not None and not writer.is_closed:
+                writer.writelock.release()
+            raise
 
     def reindex(self, documents: Iterable[PostDocument], progress: Callable[[int], None] | None = None) -> int:
-        ix = self._open() if self.ready() else self.create()
+        ix = self._open() if self._opens() else self.create()
         writer = ix.writer(timeout=WRITE_TIMEOUT, procs=REINDEX_PROCS, multisegment=True, limitmb=128)
+        _die_with_this_process(writer)
         count = 0
         try:
             for doc in documents:
@@ -162,13 +191,19 @@ class WhooshBackend:
                     progress(1)
         except BaseException:
             writer.cancel()
+            for task in getattr(writer, "tasks", ()):   # Whoosh's cancel never reaches its subprocesses
+                task.kill()
+                task.join()
             raise
         writer.commit(mergetype=writing.CLEAR)
+        (self.directory / STALE_NAME).unlink(missing_ok=True)
         return count
 
     def indexed(self) -> dict[int, int]:
         with self._open().searcher() as searcher:
             reader = searcher.reader()
+            if reader.doc_count_all() == 0:   # no segment at all: Whoosh has no columns to read
+                return {}
             posts, boards = reader.column_reader("post_id"), reader.column_reader("board_id")
             return {int(posts[d]): int(boards[d]) for d in reader.all_doc_ids()}
 
@@ -295,6 +330,25 @@ class WhooshBackend:
                     counts[word_folded] += 1
                     spelling.setdefault(word_folded, word)
         return [spelling[w] for w, _count in counts.most_common(limit)]
+
+
+def _die_with_this_process(writer) -> None:
+    """Whoosh's rebuild subprocesses are forked while this process holds the index locks
+    (``drain.lock``, Whoosh's ``WRITELOCK``), so they share them. Killed with SIGKILL (a
+    gunicorn timeout, the OOM killer), this process could not tell them to stop: they would
+    wait on their job queue for ever and keep both locks, so no drain or rebuild ran again.
+    On Linux each of them now gets SIGKILL when the thread that forked it ends (PR_SET_PDEATHSIG,
+    set in the child right after the fork); this process ends the rebuild before its thread
+    returns, so only a killed rebuild ever triggers it. Elsewhere this does nothing."""
+    parent = os.getpid()
+
+    def in_child(_writer) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        if os.getppid() != parent:   # the parent died before the line above
+            os._exit(1)
+
+    multiprocessing.util.register_after_fork(writer, in_child)
 
 
 def scope_terms(scope: Scope) -> list[str]:

@@ -10,12 +10,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from forum import mail
 from forum.errors import ConflictError, ValidationError
 from forum.extensions import db
-from forum.models import ApiToken, User, utcnow
+from forum.models import ApiToken, Membership, User, utcnow
+from forum.rendering import has_control_characters
 from forum.services import validation
 
 _hashers: dict[tuple, PasswordHasher] = {}
@@ -99,7 +100,7 @@ def authenticate(login: str, password: str) -> User | None:
     """The account for a username or e-mail and password; None for any failure, with the
     same work done either way so timing does not reveal which accounts exist."""
     login = (login or "").strip()
-    user = db.session.scalar(
+    user = None if has_control_characters(login) else db.session.scalar(  # NUL: PostgreSQL fails (fuzzing)
         select(User).where(or_(User.username == login.lower(), func.lower(User.email) == login.lower()))
     )
     if user is None or not user.password_hash:
@@ -131,6 +132,13 @@ def set_password(user: User, password: str) -> None:
     db.session.commit()
 
 
+def end_all_sessions(user: User) -> None:
+    """Log-out: a new session token makes every session and remember-me cookie of the account
+    worthless, including copies of the cookie (a cookie cannot be recalled from a browser)."""
+    user.session_token = secrets.token_hex(16)
+    db.session.commit()
+
+
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if not _verify(user.password_hash, current or ""):
         raise ValidationError(_("Das aktuelle Passwort stimmt nicht."), "current_password")
@@ -144,7 +152,8 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _sep, token = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id), options=[selectinload(User.memberships)])
+    # one query: the account, its memberships and their clusters (the navigation lists them)
+    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships).joinedload(Membership.cluster)])
     if user is None or not secrets.compare_digest(user.session_token, token) or not user.is_active:
         return None
     return user
@@ -202,7 +211,7 @@ def user_for_reset_token(token: str) -> User | None:
 def request_password_reset(login: str, link_for) -> None:
     """Mails a reset link if the account exists; says nothing either way."""
     login = (login or "").strip().lower()
-    if not login:
+    if not login or has_control_characters(login):   # NUL: PostgreSQL fails (found by fuzzing)
         return
     user = db.session.scalar(select(User).where(or_(User.username == login, func.lower(User.email) == login)))
     if user is None or not user.is_active:

@@ -19,7 +19,7 @@ from forum.models import (
 )
 from forum.models.threads import PATH_WIDTH
 from forum.permissions import Viewer
-from forum.services import modlog, notify, reading
+from forum.services import modlog, notify, reading, validation
 
 
 # -- solution -------------------------------------------------------------------------------
@@ -31,8 +31,8 @@ def mark_solution(user: Viewer, thread: Thread, post_id: object) -> Thread:
         raise NotAllowedError(_("Eine Lösung markieren kann nur, wer das Thema begonnen hat, oder die Moderation."))
     post = None
     if post_id not in (None, ""):
-        wanted = int(post_id) if isinstance(post_id, str) and post_id.isdigit() and len(post_id) < 10 else post_id
-        post = db.session.get(Post, wanted) if isinstance(wanted, int) and not isinstance(wanted, bool) else None
+        wanted = validation.object_id(post_id)
+        post = db.session.get(Post, wanted) if wanted else None
         if post is None or post.thread_id != thread.id:
             raise ValidationError(_("Dieser Beitrag gehört nicht zu diesem Thema."), "post_id")
         if post.parent_id is None:
@@ -88,8 +88,8 @@ def _platform_board(board_id: object) -> Board:
         if board is None:
             raise ValidationError(_("Es gibt kein offenes plattformweites Brett."), "board_id")
         return board
-    wanted = int(board_id) if isinstance(board_id, str) and board_id.isdigit() and len(board_id) < 10 else board_id
-    board = db.session.get(Board, wanted) if isinstance(wanted, int) and not isinstance(wanted, bool) else None
+    wanted = validation.object_id(board_id)
+    board = db.session.get(Board, wanted) if wanted else None
     if board is None or board.cluster_id is not None or board.is_archived:
         raise ValidationError(_("Bitte wählen Sie ein offenes plattformweites Brett."), "board_id")
     return board

@@ -22,6 +22,7 @@ from forum.models import (
     User, utcnow,
 )
 from forum.permissions import Viewer
+from forum.rendering import has_control_characters
 from forum.services import accounts, modlog, validation
 from forum.services.notify import notify
 
@@ -59,7 +60,7 @@ def invite_url(invitation: Invitation) -> str:
 
 def _role(value: object) -> MembershipRole:
     try:
-        return MembershipRole(value or "member")
+        return MembershipRole(value)   # not ``or "member"``: an explicit null or "" is no role (fuzzing)
     except ValueError:
         raise ValidationError(_("Die Rolle muss „member“ (Mitglied) oder „manager“ (Clustermanager:in) sein."),
                               "role") from None
@@ -315,7 +316,8 @@ def express_interest(values: dict, topic_slugs: set[str]) -> InterestExpression:
     cluster = None
     slug = values.get("cluster") or ""
     if slug:
-        cluster = db.session.scalar(select(Cluster).where(Cluster.slug == slug))
+        cluster = None if has_control_characters(str(slug)) else db.session.scalar(  # NUL: PostgreSQL fails
+            select(Cluster).where(Cluster.slug == slug))
         if cluster is None:
             raise ValidationError(_("Diesen Cluster gibt es nicht."), "cluster")
     topics = values.get("topics") or []

@@ -11,6 +11,7 @@ from flask import flash, g, has_request_context, url_for
 from flask_babel import ngettext
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from forum import permissions
 from forum.extensions import db
@@ -122,6 +123,7 @@ def candidates(viewer, thread: Thread | None, board, prefix: str, limit: int = 8
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     query = (select(User).where(User.suspended_at.is_(None), User.id != viewer.id,
                                 User.username.like(f"{escaped}%", escape="\\"))
+             .options(selectinload(User.memberships))  # the permission checks below read them
              .order_by(User.username).limit(limit * 4))
     if target_board.cluster_id is not None:
         query = query.where(User.id.in_(select(Membership.user_id).where(Membership.cluster_id == target_board.cluster_id)))

@@ -40,11 +40,7 @@ def guard_post(user: Viewer, post: Post) -> None:
 
 
 def _id(value: object, field: str) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
-        return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
-        return value
-    return None
+    return validation.object_id(value)
 
 
 def _counted(thread_id: int) -> int:

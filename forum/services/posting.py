@@ -10,7 +10,7 @@ from forum.extensions import db
 from forum.models import Board, Post, PostRevision, Tag, Thread, User, utcnow
 from forum.models.threads import PATH_WIDTH
 from forum.services import modlog  # moderation: managers' edits and deletes of others' posts
-from forum.rendering import render
+from forum.rendering import has_control_characters, render
 from forum.services import protection, validation
 from forum.services import notifications  # watchers, mentions, in-app notifications
 
@@ -29,7 +29,8 @@ def resolve_tags(slugs: object) -> list[Tag]:
     wanted = list(dict.fromkeys(s.strip() for s in slugs if s.strip()))
     if len(wanted) > MAX_TAGS:
         raise ValidationError(_("Bitte wählen Sie höchstens %(n)s Themenfelder.", n=MAX_TAGS), "tags")
-    tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))) if wanted else []
+    askable = [s for s in wanted if not has_control_characters(s)]   # NUL: PostgreSQL fails (found by fuzzing)
+    tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(askable)))) if askable else []
     unknown = set(wanted) - {t.slug for t in tags}
     if unknown:
         raise ValidationError(_("Unbekanntes Themenfeld: %(slugs)s", slugs=", ".join(sorted(unknown))), "tags")
@@ -110,11 +111,12 @@ def _parent(thread: Thread, parent_id: object) -> Post:
     if parent_id is None or parent_id == "":
         parent = db.session.get(Post, thread.first_post_id)
     else:
-        if isinstance(parent_id, str) and parent_id.isdigit():
-            parent_id = int(parent_id)
+        if isinstance(parent_id, str) and parent_id.isascii() and parent_id.isdigit():
+            parent_id = int(parent_id) if len(parent_id) <= 10 else 0   # not "²", not 5,000 digits
         if not isinstance(parent_id, int) or isinstance(parent_id, bool):
             raise ValidationError(_("parent_id muss eine Beitragsnummer sein."), "parent_id")
-        parent = db.session.get(Post, parent_id)
+        wanted = validation.object_id(parent_id)
+        parent = db.session.get(Post, wanted) if wanted else None
         if parent is None or parent.thread_id != thread.id:
             raise ValidationError(_("Der Beitrag, auf den Sie antworten, gehört nicht zu diesem Thema."), "parent_id")
     if parent is None:  # a thread always has its opening post; a broken import must not 500

@@ -88,9 +88,9 @@ def check_reply(user: Viewer, thread: Thread) -> bool:
 def _minutes(value: object, field: str, label: str, maximum: int) -> int:
     if isinstance(value, str):
         value = value.strip() or "0"
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):   # "²".isdigit() is true as well
             raise ValidationError(_("%(label)s muss eine ganze Zahl ab 0 sein.", label=label), field)
-        value = int(value)
+        value = int(value) if len(value) <= 12 else maximum + 1
     if value is None:
         value = 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

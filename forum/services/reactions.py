@@ -53,6 +53,8 @@ def set_reaction(user: Viewer, post: Post, kind: object, on: bool) -> None:
 
 
 def toggle(user: Viewer, post: Post, kind: object) -> bool:
+    if kind not in KINDS:   # before the query: a NUL in it made PostgreSQL fail (found by fuzzing)
+        raise ValidationError(_("Unbekannte Reaktion."), "kind")
     mine = db.session.scalar(select(Reaction.id).where(Reaction.post_id == post.id, Reaction.user_id == user.id,
                                                        Reaction.kind == kind)) is not None
     set_reaction(user, post, kind, not mine)
@@ -83,7 +85,8 @@ def _notify_author(user: Viewer, post: Post) -> None:
 
 def summary(user: Viewer, post_ids: list[int]) -> dict[int, list[Count]]:
     """Counts, own reactions and names per post for a whole page, in one query."""
-    result = {pid: [Count(kind, symbol, str(label)) for kind, (symbol, label) in KINDS.items()] for pid in post_ids}
+    kinds = [(kind, symbol, str(label)) for kind, (symbol, label) in KINDS.items()]  # translated once
+    result = {pid: [Count(kind, symbol, label) for kind, symbol, label in kinds] for pid in post_ids}
     if not post_ids:
         return result
     rows = db.session.execute(

@@ -7,12 +7,13 @@ import datetime as dt
 import math
 
 from sqlalchemy import Select, and_, false, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from forum import permissions
 from forum.extensions import db
 from forum.models import Board, Cluster, Membership, Post, PostRevision, Tag, Thread, User, thread_tags
 from forum.permissions import Viewer
+from forum.services import validation
 
 THREAD_LOADS = (
     joinedload(Thread.author), joinedload(Thread.last_poster), selectinload(Thread.tags),
@@ -34,8 +35,9 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
     if not cursor:
         return None
     stamp, _sep, thread_id = cursor.partition("-")
+    wanted = validation.object_id(thread_id)   # not "²", not an id beyond the column
     try:
-        return dt.datetime.strptime(stamp, "%Y%m%d%H%M%S"), int(thread_id)
+        return (dt.datetime.strptime(stamp, "%Y%m%d%H%M%S"), wanted) if wanted else None
     except ValueError:
         return None
 
@@ -132,13 +134,18 @@ class ThreadPage:
     total: int
 
 
+# Built once per process: a fresh alias per request would make SQLAlchemy adapt every column
+# again (a third of the statement's cost).
+_PARENT = aliased(Post)
+_PARENT_AUTHOR = aliased(User)
+
+
 def _post_rows(query: Select) -> list[PostRow]:
-    parent = aliased(Post)
-    parent_author = aliased(User)
+    parent, parent_author = _PARENT, _PARENT_AUTHOR
     query = (query.outerjoin(parent, parent.id == Post.parent_id)
              .outerjoin(parent_author, parent_author.id == parent.author_id)
              .add_columns(parent_author.display_name)
-             .options(joinedload(Post.author), joinedload(Post.edited_by)))
+             .options(joinedload(Post.author), defer(Post.body_markdown)))  # pages show the stored HTML
     return [PostRow(post, name) for post, name in db.session.execute(query)]
 
 

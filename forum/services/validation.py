@@ -12,6 +12,27 @@ from forum.rendering import has_control_characters, normalise
 USERNAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; asking the database for more fails
+
+
+def object_id(value: object) -> int | None:
+    """An id from a form, a query string or JSON: a positive integer that fits the id columns,
+    as an int or as ASCII digits; anything else is None. (``"²".isdigit()`` is true, yet
+    ``int("²")`` fails, and so does ``int`` of more than 4,300 digits.)"""
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID))):
+            return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def page_number(value: str | None, maximum: int = 100_000) -> int:
+    """``?page=N`` of a web page: a positive number below ``maximum``; anything else is page 1."""
+    number = object_id(value)
+    return number if number is not None and number < maximum else 1
 
 
 def text(value: object, field: str, label: str, *, max_length: int, required: bool = True,

@@ -6,13 +6,14 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import EmailField, PasswordField, SelectField
 
 from forum import permissions
 from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
-from forum.models import Post, Thread, User
+from forum.models import Membership, Post, Thread, User
 from forum.services import accounts
 from forum.web.forms import BusinessProfileForm, attach
 
@@ -42,7 +43,9 @@ def profile(username: str):
                Thread.board_id.in_(permissions.visible_board_ids(viewer())))
         .group_by(Thread.id).order_by(db.func.max(Post.id).desc()).limit(10)
     ))
-    shared = sorted((m for m in user.memberships if permissions.can_see_cluster(viewer(), m.cluster)),
+    memberships = db.session.scalars(select(Membership).where(Membership.user_id == user.id)
+                                     .options(joinedload(Membership.cluster))).all()  # one query, not one per cluster
+    shared = sorted((m for m in memberships if permissions.can_see_cluster(viewer(), m.cluster)),
                     key=lambda m: m.cluster.name)
     return render_template("accounts/profile.html", user=user, threads=recent, memberships=shared)
 

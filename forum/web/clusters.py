@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
 
-from forum import permissions
+from forum import limits, permissions
 from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
@@ -72,6 +72,7 @@ def board(board_id: int):
 
 @bp.route("/b/<int:board_id>/neu", methods=["GET", "POST"])
 @login_required
+@limits.posts
 def new_thread(board_id: int):
     board = board_or_404(board_id)
     user = viewer()

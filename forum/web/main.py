@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from forum.auth import viewer
 from forum.extensions import db
+from forum.search import service as search_service
 from forum.services import reading
 
 bp = Blueprint("main", __name__)
@@ -45,5 +47,19 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+    """For load balancers: 200 when the database answers and the search index opens, else 503
+    with what failed (no details of the error itself)."""
+    checks = {"database": "ok", "search": "ok"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        checks["database"] = "unavailable"
+    try:
+        if not search_service.backend().ready():
+            checks["search"] = "unavailable"
+    except Exception:  # noqa: BLE001 - any failure of the index means "not ready"
+        current_app.logger.exception("Suchindex nicht bereit")
+        checks["search"] = "unavailable"
+    healthy = all(value == "ok" for value in checks.values())
+    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectField, StringField, TextAreaField
 
-from forum import permissions
+from forum import limits, permissions
 from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
@@ -45,10 +45,13 @@ class SuspendForm(FlaskForm):
     until = StringField(_l("Gesperrt bis (optional)"), render_kw={"type": "date"})
 
 
+_NO_ACTIVITY = {None, "static", "main.healthz", "main.readyz"}  # probes and files do not load the account
+
+
 @bp.before_app_request
 def _record_activity() -> None:
     """Last activity for the member lists: at most one UPDATE per account every few minutes."""
-    if request.endpoint and request.endpoint != "static" and current_user.is_authenticated:
+    if request.endpoint not in _NO_ACTIVITY and current_user.is_authenticated:
         members_service.touch(current_user)
 
 
@@ -160,6 +163,7 @@ def member_unsuspend(slug: str, user_id: int):
 
 @bp.route("/c/<slug>/verwaltung/einladungen", methods=["GET", "POST"])
 @login_required
+@limits.invitations
 def invitations(slug: str):
     cluster = managed_cluster_or_404(slug)
     user = viewer()

@@ -10,7 +10,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 
-from forum import permissions
+from forum import limits, permissions
 from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
@@ -292,6 +292,7 @@ def delete(post_id: int):
 
 @bp.route("/p/<int:post_id>/melden", methods=["GET", "POST"])
 @login_required
+@limits.reports
 def report_post(post_id: int):
     post = post_or_404(post_id)
     permissions.ensure_can(permissions.can_report_post(viewer(), post))

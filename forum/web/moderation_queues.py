@@ -6,13 +6,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 
 from forum import permissions
 from forum.auth import viewer
 from forum.errors import ServiceError, ValidationError
 from forum.extensions import db
-from forum.models import BestPracticeProposal, Report
-from forum.services import best_practice, reports
+from forum.models import BestPracticeProposal, ProposalConsent, Report
+from forum.services import best_practice, reports, validation
 from forum.web.clusters import cluster_or_404
 from forum.web.moderation import ConfirmForm, ResolveForm, _fail, bp
 
@@ -22,7 +23,7 @@ MAX_ID = 2**31 - 1
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return validation.page_number(value)
 
 
 def _pages(total: int) -> int:
@@ -116,7 +117,10 @@ def best_practice_page(slug: str):
 
 
 def _proposal_or_404(proposal_id: int) -> BestPracticeProposal:
-    proposal = db.session.get(BestPracticeProposal, proposal_id) if proposal_id <= MAX_ID else None
+    proposal = db.session.get(  # the consents and their people in one more query, not one per author
+        BestPracticeProposal, proposal_id,
+        options=[selectinload(BestPracticeProposal.consents).joinedload(ProposalConsent.user)],
+    ) if proposal_id <= MAX_ID else None
     if proposal is None:
         abort(404)
     permissions.ensure_visible(

@@ -12,6 +12,7 @@ from forum.errors import ServiceError
 from forum.extensions import csrf, db
 from forum.models import Board, Notification, Post, Thread
 from forum.services import mail_content, mentions, notification_text, notifications, reactions, unread, watching
+from forum.services import validation
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 30
@@ -24,7 +25,7 @@ def _back(default: str) -> str:
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return validation.page_number(value)
 
 
 # -- template helpers: one query each ---------------------------------------------------------
@@ -88,7 +89,7 @@ def mark_read():
         notifications.mark_read(user)
         flash(_("Alle Benachrichtigungen sind als gelesen markiert."), "success")
     else:
-        ids = [int(v) for v in request.form.getlist("id") if v.isdigit() and len(v) < 10]
+        ids = [i for i in map(validation.object_id, request.form.getlist("id")) if i]
         notifications.mark_read(user, ids)
     return redirect(_back(url_for("notifications.index")))
 

@@ -7,14 +7,15 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 
-from forum import permissions
+from forum import limits, permissions
 from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Post, Thread
 from forum.rendering import render
-from forum.services import posting, reading
-from forum.services import mentions, unread  # notifications
+from forum.services import posting, reading, validation
+from forum.services import mentions, reactions, unread  # notifications
+from forum.web import presenters
 from forum.web.forms import attach
 
 bp = Blueprint("threads", __name__)
@@ -51,7 +52,7 @@ def _view() -> str:
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return validation.page_number(value)
 
 
 def post_url(post: Post, view: str = "tree") -> str:
@@ -67,14 +68,23 @@ def post_url(post: Post, view: str = "tree") -> str:
 def show(thread_id: int):
     thread = thread_or_404(thread_id)
     view = _view()
-    page = reading.thread_page(thread, view, _page(), current_app.config["POSTS_PER_PAGE"], viewer=viewer())
-    unread.record_read(viewer(), thread, [row.post.id for row in page.rows])  # notifications: read position
-    return render_template("threads/show.html", thread=thread, page=page, view=view,
+    user = viewer()
+    page = reading.thread_page(thread, view, _page(), current_app.config["POSTS_PER_PAGE"], viewer=user)
+    post_ids = [row.post.id for row in page.rows]
+    unread.record_read(user, thread, post_ids)  # notifications: read position
+    posts = presenters.thread_posts(user, thread, page.rows, view, reactions.summary(user, post_ids), _post_labels())
+    return render_template("threads/show.html", thread=thread, page=page, view=view, posts=posts,
                            form=ReplyForm(), confirm=ConfirmForm())
+
+
+def _post_labels() -> dict[str, str]:
+    return {"former": _("Ehemaliges Konto"), "deleted": _("Gelöscht"), "permalink": _("Link zu diesem Beitrag"),
+            "reply_to": _("Antwort an %(name)s")}
 
 
 @bp.route("/t/<int:thread_id>/antworten", methods=["GET", "POST"])
 @login_required
+@limits.posts
 def reply(thread_id: int):
     thread = thread_or_404(thread_id)
     user = viewer()
@@ -83,8 +93,8 @@ def reply(thread_id: int):
     form = ReplyForm()
     parent = None
     parent_ref = form.parent_id.data if request.method == "POST" else request.args.get("parent")
-    if parent_ref and str(parent_ref).isdigit():
-        parent = db.session.get(Post, int(parent_ref))
+    if validation.object_id(parent_ref):
+        parent = db.session.get(Post, validation.object_id(parent_ref))
         if parent is None or parent.thread_id != thread.id:
             parent = None
     if request.method == "GET":
@@ -122,6 +132,7 @@ def permalink(post_id: int):
 
 @bp.route("/p/<int:post_id>/bearbeiten", methods=["GET", "POST"])
 @login_required
+@limits.posts
 def edit(post_id: int):
     post = post_or_404(post_id)
     user = viewer()

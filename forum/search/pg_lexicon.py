@@ -1,0 +1,239 @@
+"""The PostgreSQL backend's view of its lexicon (``search_terms``): document frequencies,
+whether a stem is a word of the index, which terms a prefix stands for, which compounds
+contain a word and which words lie within a few edits of a typo — what
+``forum.search.caches`` answers for Whoosh.
+
+Answers are cached per process. Every write to the index raises the generation and stamps
+the terms it changed with it; before each search one query reads the totals and, only if
+the generation moved, a second the terms changed since the generation this process last saw;
+just the cached answers those terms could change are dropped. So every process (and every server) answers from the
+current index, without reading the whole lexicon again.
+"""
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, text
+
+from forum.search.caches import CACHE_LIMIT, EXPANSION_SCAN, MAX_CONTAINING
+from forum.search.pg_scoring import BODY, TITLE
+from forum.search.query import MAX_EXPANSION
+from forum.search.scoring import COMPOUND_EXTRA
+
+FULL_REFRESH = 2000       # more changed terms than this: drop every cached answer
+WORD_FIELDS = (TITLE, BODY)
+
+
+def successor(prefix: str) -> str:
+    """The smallest string after every string that starts with ``prefix`` (byte order)."""
+    if not prefix or ord(prefix[-1]) >= 0x10FFFF:
+        return prefix + "\U0010ffff"
+    following = ord(prefix[-1]) + 1
+    return prefix[:-1] + chr(0xE000 if 0xD800 <= following < 0xE000 else following)   # no surrogates
+
+
+def within(a: str, b: str, maxdist: int) -> bool:
+    """``edit_distance(a, b) <= maxdist``, giving up as soon as a row exceeds it."""
+    if abs(len(a) - len(b)) > maxdist:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > maxdist:
+            return False
+        previous = current
+    return previous[-1] <= maxdist
+
+
+class Lexicon:
+    """Cached answers, shared by the threads of one process; ``view(conn)`` answers with
+    a connection for whatever is not cached yet."""
+
+    def __init__(self):
+        self.generation = -1
+        self.totals: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._df: dict[tuple[str, str], int] = {}
+        self._known: dict[str, bool] = {}
+        self._expand: dict[tuple[str, str], list[str]] = {}
+        self._contains: dict[tuple[str, str], list[str]] = {}
+        self._near: dict[tuple[str, int], list[str]] = {}
+
+    def _caches(self) -> tuple[dict, ...]:
+        return self._df, self._known, self._expand, self._contains, self._near
+
+    def clear(self) -> None:
+        for cache in self._caches():
+            cache.clear()
+
+    def refresh(self, conn: Connection) -> None:
+        """Takes in what changed since the generation this process saw last."""
+        # jit off for the rest of this read: compiling a search's short queries costs more than it saves
+        totals = {term: df for term, df in conn.execute(text(
+            "SELECT s.term, s.df FROM set_config('jit', 'off', true) AS j LEFT JOIN search_terms s ON s.field = ''"))
+            if term is not None}
+        generation = totals.get("generation", 0)
+        if generation == self.generation:
+            return
+        changed: list[tuple[str, str]] | None = None
+        if self.generation <= generation and totals.get("rebuilt", 0) <= self.generation:
+            rows = conn.execute(text("SELECT field, term FROM search_terms WHERE generation > :mine AND field <> '' "
+                                     "LIMIT :limit"), {"mine": self.generation, "limit": FULL_REFRESH + 1}).all()
+            changed = None if len(rows) > FULL_REFRESH else [tuple(row) for row in rows]
+        with self._lock:
+            if changed is None:
+                self.clear()
+            else:
+                self._forget(changed)
+            self.totals = totals
+            self.generation = generation
+
+    def _forget(self, changed: list[tuple[str, str]]) -> None:
+        by_field: dict[str, list[str]] = {}
+        for field, term in changed:
+            self._df.pop((field, term), None)
+            by_field.setdefault(field, []).append(term)
+        words = [term for field in WORD_FIELDS for term in by_field.get(field, ())]
+        for term in words:
+            self._known.pop(term, None)
+        for key in list(self._expand):
+            if any(term.startswith(key[1]) for term in by_field.get(key[0], ())):
+                del self._expand[key]
+        for key in list(self._contains):
+            if any(key[1] in term for term in by_field.get(key[0], ())):
+                del self._contains[key]
+        firsts = {term[:1] for term in words}
+        for key in list(self._near):
+            if key[0][:1] in firsts:
+                del self._near[key]
+
+    def remember(self, cache: dict, key, value):
+        with self._lock:
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[key] = value
+        return value
+
+    def view(self, conn: Connection) -> LexiconView:
+        return LexiconView(self, conn)
+
+
+class LexiconView:
+    """The lexicon's answers for one search, on that search's connection."""
+
+    def __init__(self, lexicon: Lexicon, conn: Connection):
+        self.lexicon = lexicon
+        self.conn = conn
+
+    @property
+    def docs(self) -> int:
+        return self.lexicon.totals.get("docs", 0)
+
+    @property
+    def lengths(self) -> dict[str, int]:
+        return {field: self.lexicon.totals.get(field, 0) for field in WORD_FIELDS}
+
+    def prefetch_df(self, pairs: Iterable[tuple[str, str]]) -> None:
+        cache = self.lexicon._df
+        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in cache]
+        if not wanted:
+            return
+        found = dict.fromkeys(wanted, 0)
+        rows = self.conn.execute(text(
+            "SELECT s.field, s.term, s.df FROM search_terms s "
+            "JOIN unnest(CAST(:fields AS text[]), CAST(:terms AS text[])) AS q(field, term) "
+            "ON s.field = q.field AND s.term = q.term"),
+            {"fields": [f for f, _t in wanted], "terms": [t for _f, t in wanted]})
+        for field, term, df in rows:
+            found[(field, term)] = df
+        for pair, df in found.items():
+            self.lexicon.remember(cache, pair, df)
+
+    def df(self, field: str, term: str) -> int:
+        found = self.lexicon._df.get((field, term))
+        if found is None:
+            self.prefetch_df([(field, term)])
+            found = self.lexicon._df.get((field, term), 0)
+        return found
+
+    def prefetch_known(self, stems: Iterable[str]) -> None:
+        cache = self.lexicon._known
+        wanted = [stem for stem in dict.fromkeys(stems) if stem not in cache]
+        if not wanted:
+            return
+        present = set(self.conn.scalars(text(
+            "SELECT DISTINCT term FROM search_terms WHERE field IN ('title', 'body') AND df > 0 "
+            "AND term = ANY(CAST(:stems AS text[]))"), {"stems": wanted}))
+        for stem in wanted:
+            self.lexicon.remember(cache, stem, stem in present)
+
+    def known(self, stem: str) -> bool:
+        found = self.lexicon._known.get(stem)
+        if found is None:
+            self.prefetch_known([stem])
+            found = self.lexicon._known.get(stem, False)
+        return found
+
+    def expand(self, field: str, prefix: str) -> list[str]:
+        """The most frequent terms of ``field`` starting with ``prefix`` (capped)."""
+        key = (field, prefix)
+        found = self.lexicon._expand.get(key)
+        if found is None:
+            rows = self.conn.execute(text(
+                "SELECT term, df FROM search_terms WHERE field = :field AND term >= :low AND term < :high "
+                "AND df > 0 ORDER BY term LIMIT :scan"),
+                {"field": field, "low": prefix, "high": successor(prefix), "scan": EXPANSION_SCAN}).all()
+            best = heapq.nlargest(MAX_EXPANSION, ((df, term) for term, df in rows))
+            found = self.lexicon.remember(self.lexicon._expand, key, sorted(term for _df, term in best))
+        return found
+
+    def prefetch_contains(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """``contains`` for several (field, part) at once: one scan of the lexicon."""
+        cache = self.lexicon._contains
+        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in cache]
+        if not wanted:
+            return
+        rows = self.conn.execute(text(
+            "SELECT field, term, df FROM search_terms WHERE field = ANY(CAST(:fields AS text[])) AND df > 0 "
+            "AND length(term) >= :shortest AND term LIKE ANY(CAST(:patterns AS text[]))"),
+            {"fields": sorted({field for field, _part in wanted}),
+             "shortest": min(len(part) for _field, part in wanted) + COMPOUND_EXTRA,
+             "patterns": sorted({"%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                                 for _field, part in wanted})}).all()
+        for field, part in wanted:
+            shortest = len(part) + COMPOUND_EXTRA
+            best = heapq.nlargest(MAX_CONTAINING, ((df, term) for f, term, df in rows
+                                                   if f == field and part in term and len(term) >= shortest))
+            self.lexicon.remember(cache, (field, part), sorted(term for _df, term in best))
+
+    def contains(self, field: str, part: str) -> list[str]:
+        """The most frequent compounds of ``field`` that contain ``part`` and are at least
+        ``COMPOUND_EXTRA`` letters longer (capped), as ``caches.Generation.contains``."""
+        key = (field, part)
+        found = self.lexicon._contains.get(key)
+        if found is None:
+            rows = self.conn.scalars(text(
+                "SELECT term FROM search_terms WHERE field = :field AND df > 0 AND length(term) >= :shortest "
+                "AND strpos(term, :part) > 0 ORDER BY df DESC, term DESC LIMIT :limit"),
+                {"field": field, "shortest": len(part) + COMPOUND_EXTRA, "part": part, "limit": MAX_CONTAINING}).all()
+            found = self.lexicon.remember(self.lexicon._contains, key, sorted(rows))
+        return found
+
+    def near(self, stem: str, maxdist: int) -> list[str]:
+        """Words of the title and body fields within ``maxdist`` edits of ``stem`` with the
+        same first letter."""
+        key = (stem, maxdist)
+        found = self.lexicon._near.get(key)
+        if found is None:
+            rows = self.conn.scalars(text(
+                "SELECT DISTINCT term FROM search_terms WHERE field IN ('title', 'body') AND df > 0 "
+                "AND term >= :low AND term < :high AND length(term) BETWEEN :shortest AND :longest"),
+                {"low": stem[:1], "high": successor(stem[:1]), "shortest": len(stem) - maxdist,
+                 "longest": len(stem) + maxdist}).all()
+            words = sorted(w for w in rows if w != stem and within(w, stem, maxdist))
+            found = self.lexicon.remember(self.lexicon._near, key, words)
+        return found
