@@ -32,7 +32,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from forum.search import analysis
 from forum.search.backend import PostDocument
-from forum.search.scoring import B, COORD_BONUS, DEFAULT_B, K1, PROXIMITY, THREAD_REST, WINDOW
+from forum.search.scoring import B, DEFAULT_B, K1, THREAD_REST, coordinate, passage_bonus
 
 TITLE, BODY, AUTHOR = "title", "body", "author"
 PREFIX = {TITLE: "t:", BODY: "", AUTHOR: "a:"}
@@ -300,16 +300,7 @@ class Ranking:
                 acc[d] = acc.get(d, 0.0) + top * count / (count + norms[d])
 
     def _coordinated(self, clauses, boost: float, acc: dict[int, float]) -> None:
-        parts = sorted((self.scores(clause, boost) for clause in clauses), key=len, reverse=True)
-        total = dict(parts[0])
-        matched = dict.fromkeys(parts[0], 1)
-        for part in parts[1:]:
-            for d, s in part.items():
-                total[d] = total.get(d, 0.0) + s
-                matched[d] = matched.get(d, 0) + 1
-        spread = max(1, len(clauses) - 1)
-        for d, s in total.items():
-            acc[d] = acc.get(d, 0.0) + s * (1 + COORD_BONUS * (matched[d] - 1) / spread)
+        coordinate([self.scores(clause, boost) for clause in clauses], len(clauses), acc)
 
     def proximity(self, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
         """``Scorer.proximity``: the summed idf of the distinct query words found within
@@ -322,31 +313,7 @@ class Ranking:
                 for d, positions in self.c.postings.get(lexeme(BODY, term), ()):
                     if d in wanted:
                         hits[d].extend((int(p), index) for p in positions.split(","))
-        bonus: dict[int, float] = {}
-        for d, found in hits.items():
-            if len(found) < 2:
-                continue
-            found.sort()
-            counts = [0] * len(groups)
-            best = current = 0.0
-            distinct = low = 0
-            for position, index in found:
-                if counts[index] == 0:
-                    current += weights[index]
-                    distinct += 1
-                counts[index] += 1
-                while found[low][0] <= position - WINDOW:
-                    gone = found[low][1]
-                    counts[gone] -= 1
-                    if counts[gone] == 0:
-                        current -= weights[gone]
-                        distinct -= 1
-                    low += 1
-                if distinct >= 2 and current > best:
-                    best = current
-            if best:
-                bonus[d] = PROXIMITY * best
-        return bonus
+        return passage_bonus(hits, weights)
 
     def best_per_thread(self, q: wq.Query, newest: bool,
                         groups: list[tuple[str, ...]] | None = None) -> dict[int, tuple]:

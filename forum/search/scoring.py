@@ -312,43 +312,10 @@ class Scorer:
                         matcher.skip_to(d)
                     if matcher.is_active() and matcher.id() == d:
                         hits[d].extend((p, index) for p in matcher.value_as("positions"))
-        bonus: dict[int, float] = {}
-        for d, found in hits.items():
-            if len(found) < 2:
-                continue
-            found.sort()
-            counts = [0] * len(groups)
-            best = current = 0.0
-            distinct = low = 0
-            for position, index in found:
-                if counts[index] == 0:
-                    current += weights[index]
-                    distinct += 1
-                counts[index] += 1
-                while found[low][0] <= position - WINDOW:
-                    gone = found[low][1]
-                    counts[gone] -= 1
-                    if counts[gone] == 0:
-                        current -= weights[gone]
-                        distinct -= 1
-                    low += 1
-                if distinct >= 2 and current > best:
-                    best = current
-            if best:
-                bonus[d] = PROXIMITY * best
-        return bonus
+        return passage_bonus(hits, weights)
 
     def _coordinated(self, clauses, leaf, seg, boost: float, acc: dict[int, float]) -> None:
-        parts = sorted((self.scores(clause, leaf, seg, boost) for clause in clauses), key=len, reverse=True)
-        total = dict(parts[0])                     # the largest clause is copied, not looped over
-        matched = dict.fromkeys(parts[0], 1)
-        for part in parts[1:]:
-            for d, s in part.items():
-                total[d] = total.get(d, 0.0) + s
-                matched[d] = matched.get(d, 0) + 1
-        spread = max(1, len(clauses) - 1)
-        for d, s in total.items():
-            acc[d] = acc.get(d, 0.0) + s * (1 + COORD_BONUS * (matched[d] - 1) / spread)
+        coordinate([self.scores(clause, leaf, seg, boost) for clause in clauses], len(clauses), acc)
 
     @staticmethod
     def _merge(acc: dict[int, float], other: dict[int, float]) -> None:
@@ -397,3 +364,51 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         key, docnum, score = best[thread]
         best[thread] = (key + THREAD_REST * extra, docnum, score + THREAD_REST * extra)
     return best
+
+
+# -- shared by the Whoosh scorer above and forum/search/pg_scoring.py -----------------------------
+
+def passage_bonus(hits: dict[int, list[tuple[int, int]]], weights: list[float]) -> dict[int, float]:
+    """Per document, ``PROXIMITY`` × the summed weight of the distinct query words found within
+    ``WINDOW`` positions of each other (the best such passage), when it is at least two words.
+    ``hits`` maps a document to its (position, word index) pairs."""
+    bonus: dict[int, float] = {}
+    for d, found in hits.items():
+        if len(found) < 2:
+            continue
+        found.sort()
+        counts = [0] * len(weights)
+        best = current = 0.0
+        distinct = low = 0
+        for position, index in found:
+            if counts[index] == 0:
+                current += weights[index]
+                distinct += 1
+            counts[index] += 1
+            while found[low][0] <= position - WINDOW:
+                gone = found[low][1]
+                counts[gone] -= 1
+                if counts[gone] == 0:
+                    current -= weights[gone]
+                    distinct -= 1
+                low += 1
+            if distinct >= 2 and current > best:
+                best = current
+        if best:
+            bonus[d] = PROXIMITY * best
+    return bonus
+
+
+def coordinate(parts: list[dict[int, float]], clauses: int, acc: dict[int, float]) -> None:
+    """Adds the clause scores per document to ``acc``, with a bonus for each further clause a
+    document matches (OR-matching that prefers documents with more of the words)."""
+    parts = sorted(parts, key=len, reverse=True)
+    total = dict(parts[0])                     # the largest clause is copied, not looped over
+    matched = dict.fromkeys(parts[0], 1)
+    for part in parts[1:]:
+        for d, s in part.items():
+            total[d] = total.get(d, 0.0) + s
+            matched[d] = matched.get(d, 0) + 1
+    spread = max(1, clauses - 1)
+    for d, s in total.items():
+        acc[d] = acc.get(d, 0.0) + s * (1 + COORD_BONUS * (matched[d] - 1) / spread)

@@ -74,7 +74,7 @@ def show(thread_id: int):
     unread.record_read(user, thread, post_ids)  # notifications: read position
     posts = presenters.thread_posts(user, thread, page.rows, view, reactions.summary(user, post_ids), _post_labels())
     return render_template("threads/show.html", thread=thread, page=page, view=view, posts=posts,
-                           form=ReplyForm(), confirm=ConfirmForm())
+                           form=ReplyForm())
 
 
 def _post_labels() -> dict[str, str]:
