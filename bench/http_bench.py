@@ -83,17 +83,21 @@ def run(cmd: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env=env, cwd=ROOT, check=True, **kwargs)
 
 
-def build_instance(size: str, out: Path) -> tuple[dict, dict, dict]:
+def build_instance(size: str, out: Path, reuse: bool = False) -> tuple[dict, dict, dict]:
     folder = out / size
     corpus = out / f"corpus-{size}.jsonl"
+    env = {**os.environ, "FORUM_INSTANCE_DIR": str(folder), "FORUM_DATABASE_URL": f"sqlite:///{folder / 'forum.db'}",
+           "FORUM_SEARCH_DIR": str(folder / "search_index"), "FORUM_SECRET_KEY": "bench-secret",
+           "FORUM_RATELIMIT_ENABLED": "false"}
+    saved = folder / "bench-info.json"
+    if reuse and saved.exists():  # an instance built by an earlier run: its build figures are reported again
+        state = json.loads(saved.read_text())
+        return env, state["info"], state["timings"]
     if not corpus.exists():
         run([sys.executable, str(GENERATOR), *SIZES[size], "--posts-per-thread", "10", "--seed", "1",
              "--out", str(corpus)], os.environ.copy())
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     folder.mkdir(parents=True)
-    env = {**os.environ, "FORUM_INSTANCE_DIR": str(folder), "FORUM_DATABASE_URL": f"sqlite:///{folder / 'forum.db'}",
-           "FORUM_SEARCH_DIR": str(folder / "search_index"), "FORUM_SECRET_KEY": "bench-secret",
-           "FORUM_RATELIMIT_ENABLED": "false"}
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     timings = {}
     start = time.perf_counter()
@@ -104,7 +108,9 @@ def build_instance(size: str, out: Path) -> tuple[dict, dict, dict]:
     run([*flask, "search", "reindex"], env, stdout=subprocess.DEVNULL)
     timings["reindex_s"] = time.perf_counter() - start
     prepared = run([sys.executable, "-c", PREPARE], env, capture_output=True, text=True)
-    return env, json.loads(prepared.stdout.strip().splitlines()[-1]), timings
+    info = json.loads(prepared.stdout.strip().splitlines()[-1])
+    saved.write_text(json.dumps({"info": info, "timings": timings}))
+    return env, info, timings
 
 
 def free_port() -> int:
@@ -141,6 +147,12 @@ def sign_in(port: int, username: str) -> tuple[str, str]:
     cookies = [c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or []]
     session = next((c for c in cookies if c.startswith("session=")), "")
     assert response.status == 302 and session, (response.status, cookies)
+    # the welcome message waits in the session until a page shows it; a browser then keeps the
+    # cookie without it, so must the load generator (otherwise every page shows it again)
+    conn.request("GET", "/", headers={"Cookie": session})
+    response = conn.getresponse()
+    response.read()
+    session = next((c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or [] if c.startswith("session=")), session)
     conn.request("POST", "/api/v1/tokens", json.dumps({"username": username, "password": PASSWORD}),
                  {"Content-Type": "application/json"})
     answer = conn.getresponse()
@@ -173,8 +185,9 @@ def worker_rss_mb(master: int) -> list[float]:
     return sizes
 
 
-def bench(size: str, workers: int, env: dict, info: dict, args, out: Path) -> list[dict]:
+def bench(size: str, workers: int, cache: str, env: dict, info: dict, args, out: Path) -> list[dict]:
     port = free_port()
+    env = {**env, "FORUM_PAGE_CACHE": "true" if cache == "on" else "false"}
     server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "python:forum.gunicorn_conf", "-w", str(workers),
                                "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "--log-level", "warning",
                                "app:app"], env=env, cwd=ROOT)
@@ -204,7 +217,7 @@ def bench(size: str, workers: int, env: dict, info: dict, args, out: Path) -> li
         rss = worker_rss_mb(server.pid)
         healthz = rows[0]["rps"] or 1
         for row in rows:
-            row.update(size=size, workers=workers, ratio=row["rps"] / healthz, rss_max=max(rss) if rss else 0)
+            row.update(size=size, workers=workers, cache=cache, ratio=row["rps"] / healthz, rss_max=max(rss) if rss else 0)
         return rows
     finally:
         server.send_signal(signal.SIGTERM)
@@ -224,25 +237,31 @@ def main() -> None:
     parser.add_argument("--workers", default="2,4")
     parser.add_argument("--duration", type=int, default=10, help="seconds per page")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--page-cache", default="on,off",
+                        help="on: pages as served (a member's repeated view comes from the page cache until "
+                             "the database changes); off: every request renders (FORUM_PAGE_CACHE=false)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="serve an instance an earlier run built (same size) instead of building it again")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results, builds = [], {}
     for size in args.sizes.split(","):
-        env, info, timings = build_instance(size, out)
+        env, info, timings = build_instance(size, out, args.reuse)
         builds[size] = {**timings, "posts": info["posts"]}
         for workers in (int(w) for w in args.workers.split(",")):
-            results.extend(bench(size, workers, env, info, args, out))
+            for cache in args.page_cache.split(","):
+                results.extend(bench(size, workers, cache, env, info, args, out))
     print(f"\nmachine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, SQLite, gunicorn sync workers, wrk -t2 -c{args.connections} "
           f"-d{args.duration}s")
     for size, build in builds.items():
         print(f"corpus {size}: {build['posts']:,} posts; import {build['import_s']:.1f} s; reindex {build['reindex_s']:.1f} s")
-    print(f"\n{'size':<7} {'workers':>7}  {'page':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\n{'size':<7} {'workers':>7} {'cache':>5}  {'page':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'÷healthz':>8} {'errors':>6} {'RSS MB':>7}")
     for row in results:
-        print(f"{row['size']:<7} {row['workers']:>7}  {row['page']:<26} {row['rps']:>8.1f} {row['p50']:>8.1f} "
+        print(f"{row['size']:<7} {row['workers']:>7} {row['cache']:>5}  {row['page']:<26} {row['rps']:>8.1f} {row['p50']:>8.1f} "
               f"{row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} {row['rss_max']:>7.0f}")
 
 

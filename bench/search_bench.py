@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import time
 from pathlib import Path
 
 import common
 
 ROUNDS = 5          # each query runs this often (after one warm-up run)
-ONE_MILLION_NOTE = ("1M posts: not run – generating, importing and reindexing a million posts takes about half an hour "
-                    "and ~1.5 GB of index on this machine; see README (Benchmarks) for how the cost scales.")
+ONE_MILLION_NOTE = ("1M posts: --sizes 1000000 (generating and importing a million posts takes about 40 minutes, "
+                    "the rebuild about 15; --reuse --keep-index searches an instance built before).")
 
 # (class, query, extra parameters); the filters are filled in from the member's clusters.
 QUERIES: list[tuple[str, str, dict]] = [
@@ -144,7 +145,10 @@ def measure(directory: Path, database: str | None = None, backend: str = "whoosh
         found = service.search(member, service.parse_params({"q": word})).total
         db.session.remove()
         db.engine.dispose()
-    return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1,
+    # the peak resident memory of this process: the app and the search caches after all queries,
+    # what one gunicorn worker holds once it has served these searches
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1, "rss_mb": rss_mb,
             "zero_hits": sorted(k for k, v in totals.items() if v == 0)}
 
 
@@ -153,6 +157,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="posts per corpus, comma-separated")
     parser.add_argument("--reuse", action="store_true", help="reuse imported instances in bench/out/")
     parser.add_argument("--backend", default="whoosh", help="search backends, comma-separated: whoosh, postgres")
+    parser.add_argument("--keep-index", action="store_true",
+                        help="with --reuse: search the index an earlier run built instead of timing a rebuild")
     parser.add_argument("--pg-url", default=None,
                         help="PostgreSQL server for the instances (postgresql+psycopg://user@host:port/prefix); "
                              "needed for --backend postgres")
@@ -166,13 +172,13 @@ def main() -> None:
         directory, database = prepare(size, options.reuse, options.pg_url)
         for backend in backends:
             env = common.instance_env(directory, database, backend)
-            seconds = common.reindex(env)
+            seconds = None if options.reuse and options.keep_index else common.reindex(env)
             size_mb = common.index_size(env) / 1e6
             result = measure(directory, database, backend)
             lat = result["latencies"]
-            rows.append([f"{result['posts']:,}", backend, f"{seconds:.1f}", f"{size_mb:.0f}",
+            rows.append([f"{result['posts']:,}", backend, "kept" if seconds is None else f"{seconds:.1f}", f"{size_mb:.0f}",
                          f"{common.percentile(lat['all'], 0.5):.1f}", f"{common.percentile(lat['all'], 0.95):.1f}",
-                         f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO"])
+                         f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO", f"{result['rss_mb']:.0f}"])
             for kind in dict.fromkeys(k for k, _q, _e in QUERIES):
                 classes.append([f"{result['posts']:,}", backend, kind, len(lat[kind]) // ROUNDS,
                                 f"{common.percentile(lat[kind], 0.5):.1f}", f"{common.percentile(lat[kind], 0.95):.1f}"])
@@ -182,7 +188,7 @@ def main() -> None:
     print(f"{len(QUERIES)} queries × {ROUNDS} rounds as a signed-in member, through forum.search.service\n")
     print(f"database: {'PostgreSQL' if options.pg_url else 'SQLite'}\n")
     print(common.table(["posts", "backend", "reindex s", "index MB", "p50 ms", "p95 ms", "new post ms",
-                        "new post found"], rows))
+                        "new post found", "max RSS MB"], rows))
     print()
     print(common.table(["posts", "backend", "query class", "queries", "p50 ms", "p95 ms"], classes))
     print(f"\n{ONE_MILLION_NOTE}")

@@ -17,7 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
 
-    from forum import auth, cli, errors, extensions, i18n, limits, search, security, serving
+    from forum import auth, cli, errors, extensions, i18n, limits, page_cache, search, security, serving
     from forum.api import init_app as init_api
     from forum.web import init_app as init_web
 
@@ -35,4 +35,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_api(app)
     search.init_app(app)
     cli.init_app(app)
+    page_cache.init_app(app)  # last: its lookup runs before every other request hook
     return app

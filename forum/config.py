@@ -43,6 +43,10 @@ DEFAULTS: dict[str, object] = {
     # Platform admins must use two-factor log-in (TOTP); the name authenticator apps show.
     "TWO_FACTOR_REQUIRED_FOR_ADMINS": True,
     "TWO_FACTOR_ISSUER": "Clusterforum",
+    # Rendered pages per member, kept per worker until the database changes (forum/page_cache.py).
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_MB": 16,
+    "PAGE_CACHE_SECONDS": 300,
     "THREADS_PER_PAGE": 25,
     "POSTS_PER_PAGE": 20,
     "MAX_TITLE_LENGTH": 200,
@@ -76,6 +80,9 @@ def load(app: Flask, overrides: dict | None = None) -> None:
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     config["RATELIMIT_KEY_PREFIX"] = str(config["RATELIMIT_KEY_PREFIX"] or "")  # FORUM_…=42 is read as JSON
     config["MAIL_PORT"] = int(config["MAIL_PORT"])
+    config["PAGE_CACHE"] = config["PAGE_CACHE"] not in (False, 0, "0", "false", "False", "no")
+    config["PAGE_CACHE_MB"] = float(config["PAGE_CACHE_MB"])
+    config["PAGE_CACHE_SECONDS"] = float(config["PAGE_CACHE_SECONDS"])
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql://"):
         # psycopg 3 is the driver we ship; a bare postgresql:// URL means it.
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + config["SQLALCHEMY_DATABASE_URI"][13:]

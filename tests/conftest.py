@@ -78,6 +78,7 @@ def app(tmp_path):
         a real request would, so an anonymous request after a signed-in one stays anonymous."""
         g.pop("_login_user", None)
         g.pop("token_auth", None)
+        g.pop("csrf_token", None)   # Flask-WTF keeps the signed token of "this request" in g
 
     with app.app_context():
         _reset_schema()
@@ -192,13 +193,17 @@ def smtp_server(app):
 
 @pytest.fixture
 def count_queries(app):
-    """``with count_queries() as counted: …`` then ``counted.n`` statements were executed."""
+    """``with count_queries() as counted: …`` then ``counted.n`` statements were executed.
+    The page cache is switched off meanwhile, so what is counted is the page's own work;
+    ``keep_pages=True`` counts with it (a cached answer)."""
     import contextlib
 
     from sqlalchemy import event
 
     @contextlib.contextmanager
-    def _count():
+    def _count(keep_pages: bool = False):
+        caching = app.config["PAGE_CACHE"]
+        app.config["PAGE_CACHE"] = caching and keep_pages
         class Counter:
             n = 0
             statements: list[str] = []
@@ -216,5 +221,6 @@ def count_queries(app):
             yield counter
         finally:
             event.remove(engine, "before_cursor_execute", before)
+            app.config["PAGE_CACHE"] = caching
 
     return _count

@@ -124,6 +124,63 @@ def test_corrupt_index_is_rebuilt_at_start_up(world, app, client):
     assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
 
 
+def test_an_index_with_the_old_date_terms_is_rebuilt_at_start_up(world, app, client):
+    """Indexes written before created_at became one term per post are rebuilt by themselves."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Schema")
+    from whoosh import index as windex
+    from whoosh.fields import DATETIME
+
+    from forum.search import whoosh_backend
+
+    service.drain()
+    old = whoosh_backend.schema()
+    old.remove("created_at")
+    old.add("created_at", DATETIME(stored=True, sortable=True))   # Whoosh's eight precision steps
+    shutil.rmtree(index_dir(app))
+    index_dir(app).mkdir()
+    windex.create_in(str(index_dir(app)), old)
+    service.backend()._forget()
+    service._ready.clear()
+    assert not service.backend().ready()
+    client.get("/healthz")
+    assert service.backend().ready()
+    assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
+
+
+def test_segments_are_written_as_separate_files(world, app):
+    """No compound segment files: Whoosh would hold a copy of each in every worker's memory."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Dateien")
+    factories.thread(world.board_a, world.member, "Noch ein Thema", "Lehrstelle für Anlagenmechaniker")
+    service.drain()
+    service.rebuild()
+    files = [path.name for path in index_dir(app).iterdir()]
+    assert any(name.endswith(".pst") for name in files)
+    assert not any(name.endswith(".seg") for name in files)
+
+
+def test_a_searcher_opened_before_a_merge_still_reads_its_segments(world, app, monkeypatch):
+    """Separate segment files are opened lazily: the files a merge (here: a rebuild) replaced
+    stay for a grace period, so a search that began just before does not fail, and go later."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Dateien")
+    from forum.search import whoosh_backend
+
+    service.drain()
+    backend = service.backend()
+    before = backend._open().refresh().searcher()
+    old_files = {path.name for path in index_dir(app).iterdir() if path.suffix in (".pst", ".col")}
+    service.rebuild()
+    assert old_files <= {path.name for path in index_dir(app).iterdir()}    # retired, not deleted
+    assert {before.stored_fields(d)["post_id"] for d in range(before.doc_count_all())}
+    before.close()
+    monkeypatch.setattr(whoosh_backend, "RETIRE_AFTER", 0.0)
+    factories.thread(world.board_a, world.member, "Später", "Ein Beitrag, der einen Commit auslöst")
+    service.drain()
+    assert not old_files & {path.name for path in index_dir(app).iterdir()}
+
+
 # -- several processes --------------------------------------------------------------------
 
 def _writer_process(config: dict, thread_id: int, username: str, worker: int, count: int, errors) -> None:

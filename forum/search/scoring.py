@@ -3,9 +3,11 @@
 Whoosh's own matcher trees advance document by document through every sub-query in pure
 Python (tens of microseconds per match for a query with synonyms and compound parts), and
 collapsing by thread switches off their block-max skipping. Here each term's posting list
-is read block by block and its BM25F contribution added to one score per document; the
-permission scope, the filters and the grouping by thread are set operations and one pass
-over the matches. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts); only
+is read block by block (once per segment, then kept as numpy arrays) and its BM25F
+contribution added to a dense score array of the segment in one vector operation; the
+permission scope and the filters are boolean masks, and the grouping by thread is one sort
+over the matches — so the cost per matching post is a few nanoseconds, not microseconds,
+which is what keeps a search fast at a million posts. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts); only
 the coordination bonus is this module's own: a document matching ``m`` of the query's
 ``n`` word clauses gets ``COORD_BONUS · (m − 1)/(n − 1)`` times its score added.
 
@@ -23,10 +25,11 @@ change except by deletions, which are part of the cache key.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 from array import array
 from collections.abc import Iterable
 from math import log
+
+import numpy as np
 
 from whoosh import query as wq
 from whoosh.util.times import datetime_to_long
@@ -35,7 +38,8 @@ K1 = 1.2
 B = {"title": 0.4, "body": 0.75}
 DEFAULT_B = 0.75
 COORD_BONUS = 1.0
-SCOPE_CACHE = 64
+SCOPE_CACHE = 16          # permission scopes (boolean masks, 1 byte per post) kept per segment
+CONTAINING_CACHE = 512    # compound look-ups kept per segment
 POSTINGS_CACHE = 3_000_000   # decoded postings kept per segment (Whoosh decodes in Python)
 CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) instead of Whoosh's
 COMPOUND_EXTRA = 3     # a compound is at least this much longer than the part it contains
@@ -45,14 +49,14 @@ RERANK = 40            # best posts per segment the proximity bonus is computed 
 THREAD_REST = 0.1      # a thread's other matching posts add this share of their scores to its best
 
 
-def _read_postings(reader, field: str, text) -> tuple[array, array]:
+def _read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     """All (ids, weights) of one term in one segment, deleted documents included (the
-    caller's allowed set leaves them out)."""
+    caller's allowed mask leaves them out)."""
     ids, weights = array("i"), array("f")
     try:
         matcher = reader.postings(field, text)
     except Exception:  # term not in this segment
-        return ids, weights
+        return _NO_IDS, _NO_WEIGHTS
     matcher = getattr(matcher, "child", matcher)   # FilterMatcher (deletions) → leaf matcher
     while matcher.is_active():
         matcher._read_ids()
@@ -60,46 +64,57 @@ def _read_postings(reader, field: str, text) -> tuple[array, array]:
         ids.extend(matcher._ids)
         weights.extend(matcher._weights)
         matcher._next_block()
-    return ids, weights
+    return np.frombuffer(ids, dtype=np.int32), np.frombuffer(weights, dtype=np.float32)
+
+
+_NO_IDS = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
 class SegmentData:
-    """Per-segment columns, read once: thread id, creation time and field lengths by
-    document number, the deleted documents, and the documents of each scope."""
+    """Per-segment columns, read once, as numpy arrays indexed by document number: thread id,
+    creation time and field lengths, the live documents, and the documents of each scope.
+    Compact types (int32 ids, float32 lengths and postings weights; float64 only in the
+    arithmetic): about 60 MB per worker at a million posts with the postings cache full."""
 
     def __init__(self, reader):
         self.reader = reader
-        count = reader.doc_count_all()
-        self.threads = [int(v) for v in reader.column_reader("thread_id")]
-        self.created = [datetime_to_long(v) for v in reader.column_reader("created_at")]
+        self.count = count = reader.doc_count_all()
+        self.threads = np.fromiter((int(v) for v in reader.column_reader("thread_id")), dtype=np.int32, count=count)
+        self.created = np.fromiter((datetime_to_long(v) for v in reader.column_reader("created_at")),
+                                   dtype=np.int64, count=count)
         # ``or 0``: Whoosh answers None, not the default, for a field without any term (a body of
         # emoji only); one such post made every search fail (found by fuzzing).
-        self.lengths = {field: [reader.doc_field_length(d, field, 0) or 0 for d in range(count)]
+        self.lengths = {field: np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(count)),
+                                           dtype=np.float32, count=count)
                         for field in ("title", "body")}
-        self.live = -1
-        self.deleted: frozenset[int] = frozenset()
-        self._scopes: dict[tuple[str, tuple[str, ...]], frozenset[int]] = {}
+        self.live_count = -1
+        self.live = np.ones(count, dtype=bool)
+        self._scopes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._lexicons: dict[str, list[str]] = {}
-        self._norms: dict[tuple, list[float]] = {}
-        self._postings: dict[tuple[str, object], tuple[array, array]] = {}
+        self._postings: dict[tuple[str, object], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
         self._containing: dict[tuple[str, str], list[str]] = {}
 
     def follow(self, reader) -> SegmentData:
         """Takes the segment's newest reader: deletions (edits, removals) change only the
-        deleted set and the scopes, not the columns or postings read so far. Deletions only
+        live mask and the scopes, not the columns or postings read so far. Deletions only
         ever grow, so a thread still on an older searcher never undoes a newer state."""
         live = reader.doc_count()
         self.reader = reader
-        if self.live == -1 or live < self.live:
-            self.deleted = frozenset(reader._perdoc.deleted_docs()) if reader.has_deletions() else frozenset()
+        if self.live_count == -1 or live < self.live_count:
+            mask = np.ones(self.count, dtype=bool)
+            if reader.has_deletions():
+                deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.intp)
+                mask[deleted[deleted < self.count]] = False
+            self.live = mask
             self._scopes.clear()
-            self.live = live
+            self.live_count = live
         return self
 
-    def postings(self, field: str, text) -> tuple[array, array]:
+    def postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """Decoded postings of one term, remembered while the segment lives (it never
-        changes; deletions are applied through the allowed set)."""
+        changes; deletions are applied through the allowed mask)."""
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
@@ -111,19 +126,12 @@ class SegmentData:
             self._cached_postings += len(found[0])
         return found
 
-    def norms(self, field: str, average: float) -> list[float]:
-        """BM25's length normalisation ``K1·(1 − b + b·length/average)`` per document; the
-        average is rounded so that a few new posts do not recompute it."""
+    def norms(self, field: str, average: float, docs: np.ndarray) -> np.ndarray:
+        """BM25's length normalisation ``K1·(1 − b + b·length/average)`` of ``docs`` (computed
+        for those documents only: a cached array per field would cost 8 bytes per post)."""
         average = round(average, 1) or 1.0
-        key = (field, average, K1, B.get(field, DEFAULT_B))
-        found = self._norms.get(key)
-        if found is None:
-            b = B.get(field, DEFAULT_B)
-            base, per_length = K1 * (1 - b), K1 * b / average
-            self._norms = {key: [base + per_length * n for n in self.lengths[field]],
-                           **{k: v for k, v in self._norms.items() if k[0] != field}}
-            found = self._norms[key]
-        return found
+        b = B.get(field, DEFAULT_B)
+        return K1 * (1 - b) + (K1 * b / average) * self.lengths[field][docs].astype(np.float64)
 
     def containing(self, field: str, part: str) -> list[str]:
         """This segment's terms of ``field`` that contain ``part`` and are at least
@@ -136,24 +144,26 @@ class SegmentData:
             if lexicon is None:
                 lexicon = self._lexicons[field] = [t.decode("utf-8") for t in self.reader.lexicon(field)]
             shortest = len(part) + COMPOUND_EXTRA
-            if len(self._containing) >= SCOPE_CACHE * 8:
+            if len(self._containing) >= CONTAINING_CACHE:
                 self._containing.clear()
             found = self._containing[key] = [t for t in lexicon if part in t and len(t) >= shortest]
         return found
 
-    def docs(self, field: str, texts: Iterable[str]) -> set[int]:
-        found: set[int] = set()
+    def mask(self, field: str, texts: Iterable[str]) -> np.ndarray:
+        """The documents having one of ``texts`` in ``field``, as a boolean mask."""
+        found = np.zeros(self.count, dtype=bool)
         for text in texts:
-            found.update(self.postings(field, text)[0])
+            found[self.postings(field, text)[0]] = True
         return found
 
-    def cached_docs(self, field: str, texts: tuple[str, ...]) -> frozenset[int]:
+    def cached_mask(self, field: str, texts: tuple[str, ...]) -> np.ndarray:
+        """Like ``mask``, without deleted documents, remembered (the permission scopes)."""
         key = (field, texts)
         found = self._scopes.get(key)
         if found is None:
             if len(self._scopes) >= SCOPE_CACHE:
                 self._scopes.clear()
-            found = self._scopes[key] = frozenset(self.docs(field, texts) - self.deleted)
+            found = self._scopes[key] = self.mask(field, texts) & self.live
         return found
 
 
@@ -170,60 +180,59 @@ class Filters:
     date_from: object = None
     date_to: object = None
 
-    def allowed(self, seg: SegmentData) -> frozenset[int] | set[int]:
-        docs = (seg.cached_docs("scope", self.scope_terms) if self.scope_terms is not None
-                else seg.cached_docs("board_id", self.board_ids))
+    def allowed(self, seg: SegmentData) -> np.ndarray:
+        """The segment's documents the viewer may find with these filters (boolean mask)."""
+        docs = (seg.cached_mask("scope", self.scope_terms) if self.scope_terms is not None
+                else seg.cached_mask("board_id", self.board_ids))
         for field, value in (("board_id", self.board_id), ("scope", self.cluster_term), ("tags", self.tag),
                              ("author_id", self.author_id)):
-            if value is not None and docs:
-                docs = docs & seg.docs(field, (value,))
-        if (self.date_from or self.date_to) and docs:
-            low = datetime_to_long(self.date_from) if self.date_from else None
-            high = datetime_to_long(self.date_to) if self.date_to else None
-            created = seg.created
-            docs = {d for d in docs if (low is None or created[d] >= low) and (high is None or created[d] <= high)}
+            if value is not None:
+                docs = docs & seg.mask(field, (value,))
+        if self.date_from:
+            docs = docs & (seg.created >= datetime_to_long(self.date_from))
+        if self.date_to:
+            docs = docs & (seg.created <= datetime_to_long(self.date_to))
         return docs
 
 
 class Scorer:
-    """Scores a query (as ``forum.search.query`` builds it) on one segment."""
+    """Scores a query (as ``forum.search.query`` builds it) on one segment, into one dense
+    array of scores per document: each term's postings are added with one vector operation."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self._idf: dict[tuple[str, object], float] = {}
         self._avg: dict[str, float] = {}
-        self.allowed: frozenset[int] | set[int] = frozenset()   # the segment's visible posts (phrases check only these)
+        self.allowed: np.ndarray = np.zeros(0, dtype=bool)   # the segment's visible posts (phrases check only these)
 
-    def _term(self, seg: SegmentData, field: str, text, boost: float, acc: dict[int, float]) -> None:
+    def _term(self, seg: SegmentData, field: str, text, boost: float, acc: np.ndarray) -> None:
         idf = self._idf_of(field, text)
         if field not in self._avg:
             self._avg[field] = self.searcher.avg_field_length(field) or 1.0
-        lengths = seg.lengths.get(field)
-        get = acc.get
-        if lengths is None:   # a field without BM25 length (author): weight × idf × boost
-            ids, weights = seg.postings(field, text)
-            for d, w in zip(ids, weights):
-                acc[d] = get(d, 0.0) + boost * idf * w
+        ids, weights = seg.postings(field, text)
+        if not len(ids):
+            return
+        weights = weights.astype(np.float64)
+        if field not in seg.lengths:   # a field without BM25 length (author): weight × idf × boost
+            acc[ids] += boost * idf * weights
             return
         top = idf * (K1 + 1) * boost
-        norms = seg.norms(field, self._avg[field])
-        ids, weights = seg.postings(field, text)
-        for d, w in zip(ids, weights):
-            acc[d] = get(d, 0.0) + top * w / (w + norms[d])
+        acc[ids] += top * weights / (weights + seg.norms(field, self._avg[field], ids))
 
     def scores(self, q: wq.Query, leaf, seg: SegmentData, boost: float = 1.0,
-               acc: dict[int, float] | None = None) -> dict[int, float]:
-        acc = {} if acc is None else acc
+               acc: np.ndarray | None = None) -> np.ndarray:
+        """Scores per document of the segment (0 where ``q`` does not match)."""
+        acc = np.zeros(seg.count) if acc is None else acc
         boost *= getattr(q, "boost", 1.0)
         if isinstance(q, wq.Term):
             self._term(seg, q.fieldname, q.text, boost, acc)
         elif isinstance(q, wq.AndNot):
             positive = self.scores(q.a, leaf, seg, boost)
-            for d in self.scores(q.b, leaf, seg):
-                positive.pop(d, None)
-            self._merge(acc, positive)
+            positive[self.scores(q.b, leaf, seg) > 0] = 0.0
+            acc += positive
         elif isinstance(q, wq.Or) and q.scale:
-            self._coordinated(q.subqueries, leaf, seg, boost, acc)
+            coordinate_dense([self.scores(clause, leaf, seg, boost) for clause in q.subqueries],
+                             len(q.subqueries), acc)
         elif isinstance(q, wq.Or):
             for sub in q.subqueries:
                 self.scores(sub, leaf, seg, boost, acc)
@@ -234,8 +243,7 @@ class Scorer:
         else:   # anything else: Whoosh's matcher, scored with its BM25F
             matcher = q.matcher(leaf, leaf.context())
             while matcher.is_active():
-                d = matcher.id()
-                acc[d] = acc.get(d, 0.0) + boost * matcher.score()
+                acc[matcher.id()] += boost * matcher.score()
                 matcher.next()
         return acc
 
@@ -248,17 +256,20 @@ class Scorer:
                                     else log(count / (df + 1)) + 1)
         return idf
 
-    def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: dict[int, float]) -> None:
+    def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: np.ndarray) -> None:
         """Words at consecutive positions (within ``slop``): candidates from the cached
         postings, positions read only for them; BM25 of the phrase count with the words'
         summed idf."""
         field, words = q.fieldname, list(q.words)
         lists = [seg.postings(field, word)[0] for word in words]
-        if not all(lists):
+        if not all(len(ids) for ids in lists):
             return
-        candidates = sorted(set(lists[0]).intersection(*lists[1:], self.allowed))
-        if not candidates:
+        candidates = lists[0][self.allowed[lists[0]]] if len(self.allowed) else lists[0][:0]
+        for ids in lists[1:]:
+            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+        if not len(candidates):
             return
+        candidates = candidates.tolist()
         positions: list[dict[int, set[int]]] = []
         for word in words:
             matcher = seg.reader.postings(field, word)
@@ -273,7 +284,7 @@ class Scorer:
             positions.append(found)
         if field not in self._avg:
             self._avg[field] = self.searcher.avg_field_length(field) or 1.0
-        norms = seg.norms(field, self._avg[field])
+        norms = dict(zip(candidates, seg.norms(field, self._avg[field], np.array(candidates, dtype=np.intp)).tolist()))
         top = sum(self._idf_of(field, word) for word in words) * (K1 + 1) * boost
         slop = max(1, q.slop)
         for d in candidates:
@@ -289,7 +300,7 @@ class Scorer:
                 else:
                     count += 1
             if count:
-                acc[d] = acc.get(d, 0.0) + top * count / (count + norms[d])
+                acc[d] += top * count / (count + norms[d])
 
     def proximity(self, seg: SegmentData, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
         """For a query of several words: per document, the summed idf of the distinct words
@@ -301,7 +312,7 @@ class Scorer:
         ordered = sorted(docs)
         for index, group in enumerate(groups):
             for term in group:
-                if not seg.postings("body", term)[0]:
+                if not len(seg.postings("body", term)[0]):
                     continue
                 matcher = seg.reader.postings("body", term)
                 matcher = getattr(matcher, "child", matcher)
@@ -314,56 +325,79 @@ class Scorer:
                         hits[d].extend((p, index) for p in matcher.value_as("positions"))
         return passage_bonus(hits, weights)
 
-    def _coordinated(self, clauses, leaf, seg, boost: float, acc: dict[int, float]) -> None:
-        coordinate([self.scores(clause, leaf, seg, boost) for clause in clauses], len(clauses), acc)
 
-    @staticmethod
-    def _merge(acc: dict[int, float], other: dict[int, float]) -> None:
-        for d, s in other.items():
-            acc[d] = acc.get(d, 0.0) + s
+@dataclasses.dataclass
+class Best:
+    """The best visible matching post of each thread, as parallel arrays: the sort key (score,
+    or creation time for "newest first"), the global document number and the score."""
+    keys: np.ndarray      # float scores, or int64 creation times (microseconds)
+    docnums: np.ndarray
+    scores: np.ndarray
+    newest: bool
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def top(self, n: int) -> list[tuple[float, int, float]]:
+        """The ``n`` best threads as (key, docnum, score), best first; equal keys: by relevance
+        the earlier document first, by date the later one."""
+        keys, docnums = self.keys, self.docnums
+        if len(keys) > n > 0:   # narrow to the n best keys (ties at the border kept) before sorting
+            border = np.partition(keys, len(keys) - n)[len(keys) - n]
+            chosen = np.flatnonzero(keys >= border)
+        else:
+            chosen = np.arange(len(keys))
+        tiebreak = -docnums[chosen] if self.newest else docnums[chosen]
+        order = chosen[np.lexsort((tiebreak, -keys[chosen]))][:n]
+        return list(zip(keys[order].tolist(), docnums[order].tolist(), self.scores[order].tolist()))
 
 
 def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Filters,
-                    newest: bool, groups: list[tuple[str, ...]] | None = None) -> dict[int, tuple[float, int, float]]:
-    """thread id → (sort key, global docnum, score) of its best visible matching post.
+                    newest: bool, groups: list[tuple[str, ...]] | None = None) -> Best:
+    """The best visible matching post of every thread (``Best``).
 
     By relevance, the best ``RERANK`` posts of each segment get the proximity bonus when the
     query has several words (``groups``), and a thread's score is its best post's plus
     ``THREAD_REST`` times the sum of its other matching posts' (a long text continued in
     replies keeps the evidence of all its parts); the hit stays the best post."""
-    best: dict[int, tuple[float, int, float]] = {}
-    rest: dict[int, float] = {}
+    parts = []
     for leaf, offset in searcher.leaf_searchers():
         seg = segments(leaf.reader())
         allowed = filters.allowed(seg)
-        if not allowed:
+        if not allowed.any():
             continue
         scorer.allowed = allowed
         scores = scorer.scores(q, leaf, seg)
-        threads, created = seg.threads, seg.created
-        matched = scores.keys() & allowed
-        if not newest and groups and len(groups) > 1 and matched:
-            top = heapq.nlargest(RERANK, matched, key=scores.__getitem__)
-            for d, extra in scorer.proximity(seg, groups, top).items():
+        matched = np.flatnonzero((scores > 0) & allowed)
+        if not len(matched):
+            continue
+        if not newest and groups and len(groups) > 1:
+            top = matched[np.argsort(-scores[matched], kind="stable")[:RERANK]] if len(matched) > RERANK else matched
+            for d, extra in scorer.proximity(seg, groups, top.tolist()).items():
                 scores[d] += extra
-        for d in matched:
-            score = scores[d]
-            key = created[d] if newest else score
-            thread = threads[d]
-            current = best.get(thread)
-            # equal keys: by relevance the earlier document wins, by date the later one (the
-            # index adds posts in the order they were written; timestamps have whole seconds)
-            tie = current is not None and ((offset + d > current[1]) if newest else (offset + d < current[1]))
-            if current is None or key > current[0] or (key == current[0] and tie):
-                if current is not None and not newest:
-                    rest[thread] = rest.get(thread, 0.0) + current[2]
-                best[thread] = (key, offset + d, score)
-            elif not newest:
-                rest[thread] = rest.get(thread, 0.0) + score
-    for thread, extra in rest.items():
-        key, docnum, score = best[thread]
-        best[thread] = (key + THREAD_REST * extra, docnum, score + THREAD_REST * extra)
-    return best
+        chosen = scores[matched]
+        parts.append((seg.threads[matched], seg.created[matched] if newest else chosen, matched + offset, chosen))
+    if not parts:
+        return Best(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), newest)
+    threads, keys, docnums, scores = (np.concatenate(column) for column in zip(*parts))
+    tiebreak = -docnums if newest else docnums
+    order = np.lexsort((tiebreak, -keys, threads))        # by thread, best first
+    threads, keys, docnums, scores = threads[order], keys[order], docnums[order], scores[order]
+    starts = np.flatnonzero(np.r_[True, threads[1:] != threads[:-1]])
+    best_keys, best_docnums, best_scores = keys[starts], docnums[starts], scores[starts]
+    if not newest:
+        rest = np.add.reduceat(scores, starts) - best_scores
+        best_keys = best_keys + THREAD_REST * rest
+        best_scores = best_scores + THREAD_REST * rest
+    return Best(best_keys, best_docnums, best_scores, newest)
+
+
+def coordinate_dense(parts: list[np.ndarray], clauses: int, acc: np.ndarray) -> None:
+    """``coordinate`` for dense score arrays (the Whoosh backend)."""
+    total = np.sum(parts, axis=0)
+    matched = np.count_nonzero(parts, axis=0)
+    spread = max(1, clauses - 1)
+    acc += total * (1 + COORD_BONUS * (matched - 1) / spread) * (matched > 0)
 
 
 # -- shared by the Whoosh scorer above and forum/search/pg_scoring.py -----------------------------
