@@ -109,6 +109,22 @@ def test_quoted_phrase_needs_the_words_in_order(corpus, world):
     assert titles(world.member, '"läuft Wärmepumpe"') == []
 
 
+def test_phrases_skip_stop_words_span_three_words_and_find_titles_and_phone_spelling(corpus, world):
+    assert titles(world.member, '"Jahren ohne Probleme"') == [title_of("waermepumpe")]     # "ohne" is a stop word
+    assert titles(world.member, '"Wärmepumpe läuft seit"') == [title_of("waermepumpe")]
+    assert titles(world.member, '"läuft seit Wärmepumpe"') == []
+    assert titles(world.member, '"Photovoltaik auf dem Dach"') == [title_of("photovoltaik")]
+    assert titles(world.member, '"Waermepumpe laeuft"') == [title_of("waermepumpe")]
+
+
+def test_neighbour_pairs_are_the_stems_of_consecutive_words():
+    assert analysis.pairs("Die Wärmepumpe läuft seit Jahren ohne Probleme.") == [
+        "warmepump+lauft", "lauft+seit", "seit+jahr", "jahr+problem"]
+    assert analysis.pairs("Waermepumpe laeuft") == [
+        "waermepump+laeuft", "waermepump+lauft", "warmepump+laeuft", "warmepump+lauft"]
+    assert analysis.pairs("Die") == []
+
+
 def test_minus_excludes_a_word(corpus, world):
     found = titles(world.member, "Wärmepumpe -Probleme")
     assert title_of("waermepumpe") not in found and title_of("foerderung") in found

@@ -148,6 +148,27 @@ def test_an_index_with_the_old_date_terms_is_rebuilt_at_start_up(world, app, cli
     assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
 
 
+def test_a_small_rebuild_forks_no_process_and_the_rebuild_memory_is_configurable(world, app, monkeypatch):
+    """Up to ``SMALL_REBUILD`` posts the rebuild runs in this process (starting Whoosh's
+    subprocesses costs more); FORUM_SEARCH_REINDEX_MB reaches the backend."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Neuaufbau")
+    from forum import create_app
+
+    def no_fork(_process):
+        raise AssertionError("Neuaufbau von drei Beiträgen hat einen Prozess gestartet")
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_fork)
+    assert service.rebuild() == 3
+    assert service.search(world.outsider, service.Params(q="Wärmepumpe")).total == 1
+    assert service.backend().reindex_mb == 512
+    monkeypatch.setenv("FORUM_SEARCH_REINDEX_MB", "64")
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "SEARCH_DIR": str(index_dir(app).parent / "anderer_index")})
+    with other.app_context():
+        assert service.backend().reindex_mb == 64
+
+
 def test_segments_are_written_as_separate_files(world, app):
     """No compound segment files: Whoosh would hold a copy of each in every worker's memory."""
     if app.config["SEARCH_BACKEND"] == "postgres":

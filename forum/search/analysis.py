@@ -7,7 +7,9 @@ Rules, each applied the same way to documents and to queries:
   position, so "waermepumpe" finds "Wärmepumpe" while "neue"/"Steuer" keep their normal stems;
 * Snowball German stemming (Betrieb, Betriebe, Betriebs → ``betrieb``), plus the plural -s
   of words ending in a vowel (Azubis → azubi);
-* German stop words are dropped, with positions renumbered so phrases still line up;
+* German stop words are dropped, with positions renumbered so phrases still line up (each
+  two neighbouring stems also form one ``pairs`` term: a phrase is a look-up, not a comparison
+  of positions);
 * compounds: "Pumpe" or "Förderung" find "Wärmepumpenförderung" because the query also
   asks, at a low weight, for the index words that contain the word's stem (a substring scan
   of the lexicon, ``forum.search.caches``); ``word_parts`` lists the sub-words that way
@@ -144,6 +146,24 @@ def splits(word: str) -> list[tuple[tuple[str, ...], str]]:
 
 def words(text: str) -> list[str]:
     return WORD.findall(text)
+
+
+PAIR = "+"   # joins the stems of two neighbouring words into one index term (phrases)
+
+
+def pairs(text: str) -> list[str]:
+    """The neighbour terms of a text: for each two consecutive words (stop words left out, as
+    in the positions), their stems joined by ``PAIR``, each spelling variant with each other.
+    A phrase is then a look-up of its pairs instead of a comparison of positions."""
+    found: list[str] = []
+    previous: tuple[str, ...] = ()
+    for word in WORD.findall(text):
+        forms = word_forms(word)
+        if not forms:
+            continue
+        found.extend(f"{a}{PAIR}{b}" for a in previous for b in forms)
+        previous = forms
+    return found
 
 
 class GermanFilter(Filter):

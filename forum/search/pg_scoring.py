@@ -32,7 +32,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from forum.search import analysis
 from forum.search.backend import PostDocument
-from forum.search.scoring import B, DEFAULT_B, K1, THREAD_REST, coordinate, passage_bonus
+from forum.search.scoring import B, DEFAULT_B, K1, RERANK, THREAD_REST, coordinate, passage_bonus
 
 TITLE, BODY, AUTHOR = "title", "body", "author"
 PREFIX = {TITLE: "t:", BODY: "", AUTHOR: "a:"}
@@ -40,7 +40,6 @@ WEIGHT = {TITLE: "A", BODY: "B", AUTHOR: "C"}
 MAX_POSITION = 16383      # PostgreSQL's largest tsvector position
 MAX_POSITIONS = 256       # positions PostgreSQL keeps per lexeme (and so the largest frequency)
 MAX_LEXEME = 2000         # bytes; PostgreSQL refuses words of 2 KB
-RERANK = 100              # best posts that get the proximity bonus (Whoosh: 40 per segment)
 
 
 def lexeme(field: str, term: str) -> str:

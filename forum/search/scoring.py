@@ -12,7 +12,7 @@ the coordination bonus is this module's own: a document matching ``m`` of the qu
 ``n`` word clauses gets ``COORD_BONUS · (m − 1)/(n − 1)`` times its score added.
 
 Two additions for long texts, both by relevance only. Proximity: for a query of several
-words, the best ``RERANK`` posts of a segment get ``PROXIMITY`` times the summed idf of the
+words, the best ``RERANK`` posts of all segments get ``PROXIMITY`` times the summed idf of the
 distinct query words found within ``WINDOW`` positions of each other (their best passage);
 positions are read only for those posts. Threads: a thread scores its best post plus
 ``THREAD_REST`` times its other matching posts (a text over the post limit continues in
@@ -34,6 +34,8 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.util.times import datetime_to_long
 
+from forum.search import analysis
+
 K1 = 1.2
 B = {"title": 0.4, "body": 0.75}
 DEFAULT_B = 0.75
@@ -45,8 +47,9 @@ CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) ins
 COMPOUND_EXTRA = 3     # a compound is at least this much longer than the part it contains
 PROXIMITY = 2.0        # weight of the proximity bonus (idf of the query words found close together)
 WINDOW = 10            # positions (stop words not counted) a passage of close words spans
-RERANK = 40            # best posts per segment the proximity bonus is computed for
+RERANK = 100           # best posts (of all segments) the proximity bonus is computed for (both backends)
 THREAD_REST = 0.1      # a thread's other matching posts add this share of their scores to its best
+PAIRS_SUFFIX = "_pairs"   # the field of a text field's neighbour pairs (title → title_pairs)
 
 
 def _read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -257,50 +260,29 @@ class Scorer:
         return idf
 
     def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: np.ndarray) -> None:
-        """Words at consecutive positions (within ``slop``): candidates from the cached
-        postings, positions read only for them; BM25 of the phrase count with the words'
-        summed idf."""
+        """Words next to each other (stop words between them not counted): the posts having
+        every neighbour pair of the phrase (``analysis.pairs``), as often as its rarest pair;
+        BM25 of that count with the words' summed idf. Slop is not supported (the query
+        parser never asks for it)."""
         field, words = q.fieldname, list(q.words)
-        lists = [seg.postings(field, word)[0] for word in words]
-        if not all(len(ids) for ids in lists):
+        ids = counts = None
+        for left, right in zip(words, words[1:]):
+            pair_ids, pair_counts = seg.postings(field + PAIRS_SUFFIX, f"{left}{analysis.PAIR}{right}")
+            if ids is None:
+                ids, counts = pair_ids, pair_counts
+            else:
+                ids, first, second = np.intersect1d(ids, pair_ids, assume_unique=True, return_indices=True)
+                counts = np.minimum(counts[first], pair_counts[second])
+            if not len(ids):
+                return
+        visible = self.allowed[ids] if len(self.allowed) else np.zeros(len(ids), dtype=bool)
+        ids, counts = ids[visible], counts[visible].astype(np.float64)
+        if not len(ids):
             return
-        candidates = lists[0][self.allowed[lists[0]]] if len(self.allowed) else lists[0][:0]
-        for ids in lists[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
-        if not len(candidates):
-            return
-        candidates = candidates.tolist()
-        positions: list[dict[int, set[int]]] = []
-        for word in words:
-            matcher = seg.reader.postings(field, word)
-            matcher = getattr(matcher, "child", matcher)
-            found: dict[int, set[int]] = {}
-            for d in candidates:
-                if not matcher.is_active():
-                    break
-                matcher.skip_to(d)
-                if matcher.is_active() and matcher.id() == d:
-                    found[d] = set(matcher.value_as("positions"))
-            positions.append(found)
         if field not in self._avg:
             self._avg[field] = self.searcher.avg_field_length(field) or 1.0
-        norms = dict(zip(candidates, seg.norms(field, self._avg[field], np.array(candidates, dtype=np.intp)).tolist()))
         top = sum(self._idf_of(field, word) for word in words) * (K1 + 1) * boost
-        slop = max(1, q.slop)
-        for d in candidates:
-            starts = positions[0].get(d, ())
-            count = 0
-            for start in starts:
-                at = start
-                for following in positions[1:]:
-                    near = following.get(d, ())
-                    at = next((at + step for step in range(1, slop + 1) if at + step in near), None)
-                    if at is None:
-                        break
-                else:
-                    count += 1
-            if count:
-                acc[d] += top * count / (count + norms[d])
+        acc[ids] += top * counts / (counts + seg.norms(field, self._avg[field], ids))
 
     def proximity(self, seg: SegmentData, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
         """For a query of several words: per document, the summed idf of the distinct words
@@ -356,11 +338,11 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
                     newest: bool, groups: list[tuple[str, ...]] | None = None) -> Best:
     """The best visible matching post of every thread (``Best``).
 
-    By relevance, the best ``RERANK`` posts of each segment get the proximity bonus when the
+    By relevance, the best ``RERANK`` posts of all segments get the proximity bonus when the
     query has several words (``groups``), and a thread's score is its best post's plus
     ``THREAD_REST`` times the sum of its other matching posts' (a long text continued in
     replies keeps the evidence of all its parts); the hit stays the best post."""
-    parts = []
+    found = []
     for leaf, offset in searcher.leaf_searchers():
         seg = segments(leaf.reader())
         allowed = filters.allowed(seg)
@@ -369,14 +351,12 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         scorer.allowed = allowed
         scores = scorer.scores(q, leaf, seg)
         matched = np.flatnonzero((scores > 0) & allowed)
-        if not len(matched):
-            continue
-        if not newest and groups and len(groups) > 1:
-            top = matched[np.argsort(-scores[matched], kind="stable")[:RERANK]] if len(matched) > RERANK else matched
-            for d, extra in scorer.proximity(seg, groups, top.tolist()).items():
-                scores[d] += extra
-        chosen = scores[matched]
-        parts.append((seg.threads[matched], seg.created[matched] if newest else chosen, matched + offset, chosen))
+        if len(matched):
+            found.append((seg, offset, matched, scores[matched]))
+    if not newest and groups and len(groups) > 1:
+        _add_proximity(scorer, groups, found)
+    parts = [(seg.threads[matched], seg.created[matched] if newest else chosen, matched + offset, chosen)
+             for seg, offset, matched, chosen in found]
     if not parts:
         return Best(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), newest)
     threads, keys, docnums, scores = (np.concatenate(column) for column in zip(*parts))
@@ -390,6 +370,23 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         best_keys = best_keys + THREAD_REST * rest
         best_scores = best_scores + THREAD_REST * rest
     return Best(best_keys, best_docnums, best_scores, newest)
+
+
+def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -> None:
+    """The proximity bonus for the ``RERANK`` best matches of all segments together (positions
+    are read through Whoosh's Python matchers, so only for a few posts, however many match)."""
+    scores = np.concatenate([chosen for _seg, _offset, _matched, chosen in found]) if found else np.zeros(0)
+    if len(scores) > RERANK:
+        border = np.partition(scores, len(scores) - RERANK)[len(scores) - RERANK]
+    else:
+        border = -np.inf
+    for seg, _offset, matched, chosen in found:
+        best = np.flatnonzero(chosen >= border)[:RERANK]
+        if not len(best):
+            continue
+        where = dict(zip(matched[best].tolist(), best.tolist()))
+        for d, extra in scorer.proximity(seg, groups, list(where)).items():
+            chosen[where[d]] += extra
 
 
 def coordinate_dense(parts: list[np.ndarray], clauses: int, acc: np.ndarray) -> None:

@@ -67,7 +67,7 @@ def backend() -> Backend:
     with _guard:
         if key not in _backends:
             if key[0] == "whoosh":
-                _backends[key] = WhooshBackend(key[1])
+                _backends[key] = WhooshBackend(key[1], reindex_mb=current_app.config["SEARCH_REINDEX_MB"])
             elif key[0] == "postgres":
                 if db.engine.dialect.name != "postgresql":
                     raise RuntimeError("Das Such-Backend „postgres“ braucht eine PostgreSQL-Datenbank.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import itertools
 import json
 import multiprocessing.util
 import os
@@ -39,6 +40,8 @@ FEW_HITS = 3            # below this many threads, fuzzy matches of typos join t
 WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock
 SUGGESTION_SAMPLE = 20  # visible posts a correction or completion is drawn from
 REINDEX_PROCS = max(1, min(4, os.cpu_count() or 1))   # a full rebuild analyses on every core
+REINDEX_MB = 512        # Whoosh's sorting pool per rebuild process (FORUM_SEARCH_REINDEX_MB)
+SMALL_REBUILD = 200     # up to this many posts a rebuild runs in this process (forking costs more)
 LOCK_NAME = "drain.lock"  # the outbox drainer's lock file lives beside the index
 STALE_NAME = "STALE"      # while it exists the index counts as broken (rebuild from scratch, restore)
 # Segments as separate files, not one compound file: Whoosh serves each part of a compound
@@ -68,8 +71,12 @@ def schema() -> Schema:
         scope=KEYWORD(),
         author_id=ID(),
         author=TEXT(analyzer=analysis.name_analyzer(), phrase=False),
-        title=TEXT(analyzer=german, stored=True),
+        # phrases are looked up in the pairs fields (no comparing of positions); only the
+        # body keeps positions, for the proximity bonus of the best few posts
+        title=TEXT(analyzer=german, stored=True, phrase=False),
         body=TEXT(analyzer=german, stored=True),
+        title_pairs=KEYWORD(lowercase=False, scorable=False),
+        body_pairs=KEYWORD(lowercase=False, scorable=False),
         tags=KEYWORD(stored=True),
         created_at=created_at,
         is_first=BOOLEAN(stored=True),
@@ -83,6 +90,7 @@ def _fields(doc: PostDocument) -> dict:
         "cluster_id": str(doc.cluster_id or 0),
         "scope": PLATFORM if doc.cluster_id is None else f"c{doc.cluster_id} {CLUSTERS}", "author_id": str(doc.author_id or 0), "author": doc.author,
         "title": doc.title, "body": doc.body, "tags": " ".join(doc.tags),
+        "title_pairs": " ".join(analysis.pairs(doc.title)), "body_pairs": " ".join(analysis.pairs(doc.body)),
         "created_at": doc.created_at, "is_first": doc.is_first, "best_practice": doc.best_practice,
     }
 
@@ -98,8 +106,9 @@ def edit_distance(a: str, b: str) -> int:
 
 
 class WhooshBackend:
-    def __init__(self, directory: str | Path):
+    def __init__(self, directory: str | Path, reindex_mb: int = REINDEX_MB):
         self.directory = Path(directory)
+        self.reindex_mb = reindex_mb
         self._index: windex.FileIndex | None = None
         self._local = threading.local()
         self._cache: _Generation | None = None
@@ -196,11 +205,17 @@ class WhooshBackend:
 
     def reindex(self, documents: Iterable[PostDocument], progress: Callable[[int], None] | None = None) -> int:
         ix = self._open() if self._opens() else self.create()
-        writer = ix.writer(timeout=WRITE_TIMEOUT, procs=REINDEX_PROCS, multisegment=True, limitmb=128, **SEGMENT_FILES)
-        _die_with_this_process(writer)
+        documents = iter(documents)
+        first = list(itertools.islice(documents, SMALL_REBUILD + 1))
+        if len(first) <= SMALL_REBUILD:
+            writer = ix.writer(timeout=WRITE_TIMEOUT, **SEGMENT_FILES)
+        else:
+            writer = ix.writer(timeout=WRITE_TIMEOUT, procs=REINDEX_PROCS, multisegment=True, limitmb=self.reindex_mb,
+                               **SEGMENT_FILES)
+            _die_with_this_process(writer)
         count = 0
         try:
-            for doc in documents:
+            for doc in itertools.chain(first, documents):
                 writer.add_document(**_fields(doc))
                 count += 1
                 if progress:
