@@ -169,6 +169,35 @@ def test_a_small_rebuild_forks_no_process_and_the_rebuild_memory_is_configurable
         assert service.backend().reindex_mb == 64
 
 
+def test_drains_merge_small_segments_but_never_a_large_one(world, app, monkeypatch):
+    """Merging is slow Python: a drain (after a write request) merges only segments of at most
+    ``MERGE_LIMIT`` posts; larger ones change only by a rebuild."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Segmente")
+    from whoosh import index as windex
+
+    from forum.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "MERGE_LIMIT", 3)
+    factories.thread(world.board_a, world.member, "Viertes Thema", "Lehrstelle frei")
+    service.rebuild()
+
+    def segments() -> dict[str, int]:
+        toc = windex.open_dir(str(index_dir(app)))._read_toc()
+        return {segment.segment_id(): segment.doc_count_all() for segment in toc.segments}
+
+    (large, count), = segments().items()
+    assert count == 4
+    for n in range(8):
+        factories.reply(world.thread_a, world.member, f"Antwort {n} zur Wärmepumpe")
+        service.drain()
+    after = segments()
+    assert after[large] == 4                     # untouched
+    assert 1 < len(after) < 9                    # the one-post segments were merged
+    assert sum(after.values()) == 4 + 8
+    assert service.search(world.member, service.Params(q="Wärmepumpe")).total == 1
+
+
 def test_segments_are_written_as_separate_files(world, app):
     """No compound segment files: Whoosh would hold a copy of each in every worker's memory."""
     if app.config["SEARCH_BACKEND"] == "postgres":

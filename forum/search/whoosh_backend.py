@@ -41,6 +41,7 @@ WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock
 SUGGESTION_SAMPLE = 20  # visible posts a correction or completion is drawn from
 REINDEX_PROCS = max(1, min(4, os.cpu_count() or 1))   # a full rebuild analyses on every core
 REINDEX_MB = 512        # Whoosh's sorting pool per rebuild process (FORUM_SEARCH_REINDEX_MB)
+MERGE_LIMIT = 50_000    # posts: larger segments are never merged by a drain (_merge_small_segments)
 SMALL_REBUILD = 200     # up to this many posts a rebuild runs in this process (forking costs more)
 LOCK_NAME = "drain.lock"  # the outbox drainer's lock file lives beside the index
 STALE_NAME = "STALE"      # while it exists the index counts as broken (rebuild from scratch, restore)
@@ -195,7 +196,7 @@ class WhooshBackend:
             writer.cancel()
             raise
         try:
-            writer.commit()
+            writer.commit(mergetype=_merge_small_segments)
         except BaseException:
             # Whoosh releases its writer lock only at the end of a commit that succeeded; held on,
             # every later write of this process would wait WRITE_TIMEOUT and fail (found by fuzzing).
@@ -405,6 +406,17 @@ def _clean_files(storage, indexname: str, generation: int, segments) -> None:
 
 
 windex.clean_files = _clean_files
+
+
+def _merge_small_segments(writer, segments):
+    """Whoosh's merge policy for the drains, restricted to segments of at most ``MERGE_LIMIT``
+    posts: merging is Whoosh's Python, about 0.3 ms per post, and a drain runs after a write
+    request — Whoosh's own policy now and then merged segments of hundreds of thousands of
+    posts there (writes at a million posts timed out). Bigger segments change only by a
+    rebuild; at a million posts that leaves a few dozen segments, which search reads in turn."""
+    small = [segment for segment in segments if segment.doc_count_all() <= MERGE_LIMIT]
+    large = [segment for segment in segments if segment.doc_count_all() > MERGE_LIMIT]
+    return writing.MERGE_SMALL(writer, small) + large
 
 
 def _die_with_this_process(writer) -> None:
