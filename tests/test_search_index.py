@@ -198,6 +198,33 @@ def test_drains_merge_small_segments_but_never_a_large_one(world, app, monkeypat
     assert service.search(world.member, service.Params(q="Wärmepumpe")).total == 1
 
 
+def test_segment_columns_read_at_once_equal_whooshs_own_values(world, app):
+    """Thread ids, dates and field lengths are read from the column files as arrays; they
+    must be what Whoosh's per-document readers give, also for a post without any body word."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Spalten")
+    import numpy as np
+    from whoosh.util.times import datetime_to_long
+
+    from forum.search.scoring import SegmentData
+
+    factories.thread(world.board_a, world.member, "Nur Zeichen", "🙂 🙂")
+    for n in range(12):
+        factories.reply(world.thread_a, world.member, f"Antwort {n} " + "Wärmepumpe " * n)
+    service.rebuild()
+    searcher = service.backend()._searcher()
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        count = reader.doc_count_all()
+        seg = SegmentData(reader)
+        assert seg.threads.tolist() == [int(v) for v in reader.column_reader("thread_id")]
+        assert seg.created.tolist() == [datetime_to_long(v) for v in reader.column_reader("created_at")]
+        for field in ("title", "body"):
+            expected = [reader.doc_field_length(d, field, 0) or 0 for d in range(count)]
+            assert np.array_equal(seg.lengths[field], np.array(expected, dtype=np.float32)), field
+        assert 0 in seg.lengths["body"].tolist()   # the emoji post
+
+
 def test_segments_are_written_as_separate_files(world, app):
     """No compound segment files: Whoosh would hold a copy of each in every worker's memory."""
     if app.config["SEARCH_BACKEND"] == "postgres":

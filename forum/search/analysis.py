@@ -166,6 +166,22 @@ def pairs(text: str) -> list[str]:
     return found
 
 
+def positions(text: str, wanted: dict[str, list[int]]) -> list[tuple[int, int]]:
+    """(position, value) for each word of ``text`` whose index term is a key of ``wanted``,
+    once per value; positions counted as the index counts them (stop words left out)."""
+    found: list[tuple[int, int]] = []
+    position = 0
+    for word in WORD.findall(text):
+        forms = word_forms(word)
+        if not forms:
+            continue
+        for form in forms:
+            for value in wanted.get(form, ()):
+                found.append((position, value))
+        position += 1
+    return found
+
+
 class GermanFilter(Filter):
     """Stop words out, then each word's forms (see ``word_forms``) at one position."""
 

@@ -31,7 +31,9 @@ from math import log
 
 import numpy as np
 
-from whoosh import query as wq
+from whoosh import columns, query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
 from forum.search import analysis
@@ -49,6 +51,7 @@ PROXIMITY = 2.0        # weight of the proximity bonus (idf of the query words f
 WINDOW = 10            # positions (stop words not counted) a passage of close words spans
 RERANK = 100           # best posts (of all segments) the proximity bonus is computed for (both backends)
 THREAD_REST = 0.1      # a thread's other matching posts add this share of their scores to its best
+TEXT_POSITIONS = 400   # words: up to this length a post's positions come from its stored text
 PAIRS_SUFFIX = "_pairs"   # the field of a text field's neighbour pairs (title → title_pairs)
 
 
@@ -70,6 +73,72 @@ def _read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(ids, dtype=np.int32), np.frombuffer(weights, dtype=np.float32)
 
 
+# -- a segment's columns as numpy arrays --------------------------------------------------------
+# Whoosh hands out column values one by one in Python: 3 s per 500,000-post segment, paid by
+# every worker's first search. Its column files are plain arrays, read here at once; any other
+# layout falls back to Whoosh's own reader.
+
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+def _fixed_values(raw, count: int) -> np.ndarray | None:
+    """The values of a ``NumericColumn`` (big-endian, one per document, the missing rest 0)."""
+    if not isinstance(raw, columns.NumericColumn.Reader) or raw._typecode not in "BHIQbhiq":
+        return None
+    values = np.zeros(count, dtype=np.dtype(">" + raw._typecode.replace("Q", "u8").replace("q", "i8")
+                                           .replace("I", "u4").replace("i", "i4").replace("H", "u2")
+                                           .replace("h", "i2").replace("B", "u1").replace("b", "i1")))
+    stored = min(raw._count, count)
+    values[:stored] = np.frombuffer(raw._dbfile.get(raw._basepos, stored * raw._fixedlen), dtype=values.dtype)
+    return values
+
+
+def _read_lengths(reader, field: str, count: int) -> np.ndarray:
+    try:
+        perdoc = reader._perdoc
+        if perdoc.has_column(_lenfield(field)):
+            values = _fixed_values(perdoc.column_reader(_lenfield(field), LENGTHS_COLUMN), count)
+        else:   # no post of the segment has a word in this field
+            values = np.zeros(count, dtype=np.uint8)
+    except (AttributeError, KeyError, OSError, TypeError, ValueError):
+        values = None
+    if values is not None:
+        return _LENGTH_OF_BYTE[values]
+    # ``or 0``: Whoosh answers None, not the default, for a field without any term (a body of
+    # emoji only); one such post made every search fail (found by fuzzing).
+    return np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(count)), dtype=np.float32, count=count)
+
+
+def _read_date_column(reader, field: str, count: int) -> np.ndarray:
+    try:
+        values = _fixed_values(reader.column_reader(field, translate=False), count)
+    except (AttributeError, OSError, TypeError, ValueError):
+        values = None
+    if values is not None:
+        return values.astype(np.int64)
+    return np.fromiter((datetime_to_long(v) for v in reader.column_reader(field)), dtype=np.int64, count=count)
+
+
+def _read_int_column(reader, field: str, count: int) -> np.ndarray:
+    """An ID column of decimal numbers as int32: its bytes at once, parsed digit by digit."""
+    try:
+        raw = reader.column_reader(field, translate=False)
+        if not isinstance(raw, columns.VarBytesColumn.Reader) or count == 0:
+            raise TypeError
+        lengths = np.frombuffer(raw._lengths, dtype=np.dtype(raw._lengths.typecode)).astype(np.int64)[:count]
+        offsets = np.frombuffer(raw._offsets, dtype=np.dtype(raw._offsets.typecode)).astype(np.int64)[:count]
+        data = np.frombuffer(raw._dbfile.get(raw._basepos, int(offsets[-1] + lengths[-1])), dtype=np.uint8)
+        values = np.zeros(count, dtype=np.int64)
+        for digit in range(int(lengths.max())):
+            more = lengths > digit
+            values[more] = values[more] * 10 + data[offsets[more] + digit] - 48
+        if len(lengths) == count and (lengths > 0).all():
+            return values.astype(np.int32)
+    except (AttributeError, OSError, TypeError, ValueError):
+        pass
+    return np.fromiter((int(v) for v in reader.column_reader(field)), dtype=np.int32, count=count)
+
+
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 
@@ -83,14 +152,9 @@ class SegmentData:
     def __init__(self, reader):
         self.reader = reader
         self.count = count = reader.doc_count_all()
-        self.threads = np.fromiter((int(v) for v in reader.column_reader("thread_id")), dtype=np.int32, count=count)
-        self.created = np.fromiter((datetime_to_long(v) for v in reader.column_reader("created_at")),
-                                   dtype=np.int64, count=count)
-        # ``or 0``: Whoosh answers None, not the default, for a field without any term (a body of
-        # emoji only); one such post made every search fail (found by fuzzing).
-        self.lengths = {field: np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(count)),
-                                           dtype=np.float32, count=count)
-                        for field in ("title", "body")}
+        self.threads = _read_int_column(reader, "thread_id", count)
+        self.created = _read_date_column(reader, "created_at", count)
+        self.lengths = {field: _read_lengths(reader, field, count) for field in ("title", "body")}
         self.live_count = -1
         self.live = np.ones(count, dtype=bool)
         self._scopes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -287,24 +351,35 @@ class Scorer:
     def proximity(self, seg: SegmentData, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
         """For a query of several words: per document, the summed idf of the distinct words
         found within ``WINDOW`` positions of each other (the best such passage), when it is at
-        least two words. Positions are read only for ``docs``."""
+        least two words. Positions are read only for ``docs``: for a post of up to
+        ``TEXT_POSITIONS`` words by analysing its stored text again (a few microseconds), for a
+        longer one from the index (Whoosh's matchers walk a frequent word's posting list block
+        by block, a millisecond and more per word at a million posts). Both give the same
+        positions."""
         weights = [max((self._idf_of("body", t) for t in group if self.searcher.doc_frequency("body", t)), default=0.0)
                    for group in groups]   # an absent spelling variant would have the highest idf
-        hits: dict[int, list[tuple[int, int]]] = {d: [] for d in docs}
-        ordered = sorted(docs)
+        wanted: dict[str, list[int]] = {}
         for index, group in enumerate(groups):
             for term in group:
-                if not len(seg.postings("body", term)[0]):
-                    continue
-                matcher = seg.reader.postings("body", term)
-                matcher = getattr(matcher, "child", matcher)
-                for d in ordered:
-                    if not matcher.is_active():
-                        break
-                    if matcher.id() < d:
-                        matcher.skip_to(d)
-                    if matcher.is_active() and matcher.id() == d:
-                        hits[d].extend((p, index) for p in matcher.value_as("positions"))
+                wanted.setdefault(term, []).append(index)
+        lengths = seg.lengths["body"]
+        short = [d for d in docs if lengths[d] <= TEXT_POSITIONS]
+        hits = {d: analysis.positions(seg.reader.stored_fields(d).get("body", ""), wanted) for d in short}
+        ordered = sorted(d for d in docs if lengths[d] > TEXT_POSITIONS)
+        for d in ordered:
+            hits[d] = []
+        for term, indexes in wanted.items() if ordered else ():
+            if not len(seg.postings("body", term)[0]):
+                continue
+            matcher = seg.reader.postings("body", term)
+            matcher = getattr(matcher, "child", matcher)
+            for d in ordered:
+                if not matcher.is_active():
+                    break
+                if matcher.id() < d:
+                    matcher.skip_to(d)
+                if matcher.is_active() and matcher.id() == d:
+                    hits[d].extend((p, index) for p in matcher.value_as("positions") for index in indexes)
         return passage_bonus(hits, weights)
 
 
@@ -391,8 +466,11 @@ def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -
 
 def coordinate_dense(parts: list[np.ndarray], clauses: int, acc: np.ndarray) -> None:
     """``coordinate`` for dense score arrays (the Whoosh backend)."""
-    total = np.sum(parts, axis=0)
-    matched = np.count_nonzero(parts, axis=0)
+    total = np.zeros_like(acc)
+    matched = np.zeros(len(acc), dtype=np.int16)
+    for part in parts:   # in place: np.sum over the list would first copy all parts into one array
+        total += part
+        matched += part > 0
     spread = max(1, clauses - 1)
     acc += total * (1 + COORD_BONUS * (matched - 1) / spread) * (matched > 0)
 
