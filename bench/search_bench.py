@@ -28,8 +28,8 @@ from pathlib import Path
 import common
 
 ROUNDS = 5          # each query runs this often (after one warm-up run)
-ONE_MILLION_NOTE = ("1M posts: --sizes 1000000 (generating and importing a million posts takes about 40 minutes, "
-                    "the rebuild about 15; --reuse --keep-index searches an instance built before).")
+ONE_MILLION_NOTE = ("1M posts: --sizes 1000000 (generating and importing a million posts takes about 30 minutes, "
+                    "the rebuild about 10; --reuse --keep-index searches an instance built before).")
 
 # (class, query, extra parameters); the filters are filled in from the member's clusters.
 QUERIES: list[tuple[str, str, dict]] = [

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, event, text
 
 from forum.extensions import db
 
-CACHEABLE = frozenset({"main.index", "clusters.show", "clusters.board", "threads.show", "search.search"})
+CACHEABLE = frozenset({"main.index", "clusters.show", "clusters.board", "threads.show", "search.results"})
 _NO_STORE = object()
 
 

@@ -30,8 +30,17 @@ def _cached(client, path: str):
     return client.get(path)
 
 
-def test_second_view_is_one_statement_and_the_same_page(setting, client, count_queries):
-    path = _thread_path(setting)
+PAGES = ["/", "/c/{slug}", "/b/{board}", "/t/{thread}", "/search?q=Antwort"]
+
+
+def _fill(path: str, world) -> str:
+    return path.format(slug=world.cluster_a.slug, board=world.board_a.id, thread=world.thread_a.id)
+
+
+@pytest.mark.parametrize("template", PAGES)
+def test_second_view_is_one_statement_and_the_same_page(setting, client, count_queries, template):
+    factories.reply(setting.thread_a, setting.manager, "Antwort der Leitung")
+    path = _fill(template, setting)
     first = _cached(client, path)
     assert first.status_code == 200
     # PostgreSQL's snapshot moves with every transaction of the whole server, including other
@@ -49,7 +58,7 @@ def test_second_view_is_one_statement_and_the_same_page(setting, client, count_q
     assert second.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("path", ["/", "/c/{slug}", "/b/{board}", "/t/{thread}", "/search?q=Antwort"])
+@pytest.mark.parametrize("path", PAGES)
 def test_every_cached_page_shows_a_reply_written_meanwhile(setting, client, path):
     world = setting
     path = path.format(slug=world.cluster_a.slug, board=world.board_a.id, thread=world.thread_a.id)
@@ -175,3 +184,8 @@ def test_the_store_is_bounded_in_bytes():
     assert store.get(("page", 0)) is None and store.get(("page", 19)) is not None
     store.put(("huge",), page_cache.Entry(1, 0.0, 200, [], b"x" * 5_000))   # over a quarter: not kept
     assert store.get(("huge",)) is None
+
+
+def test_every_cacheable_endpoint_exists(app):
+    """A misspelt endpoint would silently never be cached (the search page was, once)."""
+    assert page_cache.CACHEABLE <= set(app.view_functions)
