@@ -68,3 +68,17 @@ def test_gunicorn_configuration_loads():
 
     assert gunicorn_conf.preload_app and gunicorn_conf.worker_class == "sync" and gunicorn_conf.timeout == 30
     assert '"status": "%(s)s"' in gunicorn_conf.access_log_format
+
+
+def test_workers_are_forked_with_the_preloaded_app_frozen():
+    """gunicorn's pre_fork hook freezes the master's objects: a worker's full garbage collection
+    then skips them (the cause of an 80 ms p99 on every page)."""
+    import gc
+
+    from forum import gunicorn_conf
+
+    try:
+        gunicorn_conf.pre_fork(None, None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
