@@ -176,12 +176,15 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def worker_rss_mb(master: int) -> list[float]:
+def worker_memory_mb(master: int) -> list[tuple[float, float]]:
+    """(RSS, PSS) of each worker: resident memory, and its share of it with the pages it shares
+    with the master and the other workers (the preloaded app) divided among them."""
     children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
     sizes = []
     for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        rss, pss = (int(re.search(rf"^{name}:\s+(\d+)", rollup, re.M).group(1)) / 1024 for name in ("Rss", "Pss"))
+        sizes.append((rss, pss))
     return sizes
 
 
@@ -214,10 +217,11 @@ def bench(size: str, workers: int, cache: str, env: dict, info: dict, args, out:
         script.write_text(REPLY_LUA.replace("TOKEN", token))
         rows.append({"page": "post a reply (API)",
                      **wrk(f"{base}/api/v1/threads/{info['thread']}/posts", args.duration, args.connections, session, script)})
-        rss = worker_rss_mb(server.pid)
+        memory = worker_memory_mb(server.pid)
         healthz = rows[0]["rps"] or 1
         for row in rows:
-            row.update(size=size, workers=workers, cache=cache, ratio=row["rps"] / healthz, rss_max=max(rss) if rss else 0)
+            row.update(size=size, workers=workers, cache=cache, ratio=row["rps"] / healthz,
+                       rss_max=max(m[0] for m in memory) if memory else 0, pss_max=max(m[1] for m in memory) if memory else 0)
         return rows
     finally:
         server.send_signal(signal.SIGTERM)
@@ -259,10 +263,10 @@ def main() -> None:
     for size, build in builds.items():
         print(f"corpus {size}: {build['posts']:,} posts; import {build['import_s']:.1f} s; reindex {build['reindex_s']:.1f} s")
     print(f"\n{'size':<7} {'workers':>7} {'cache':>5}  {'page':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'÷healthz':>8} {'errors':>6} {'RSS MB':>7}")
+          f"{'÷healthz':>8} {'errors':>6} {'RSS MB':>7} {'PSS MB':>7}")
     for row in results:
         print(f"{row['size']:<7} {row['workers']:>7} {row['cache']:>5}  {row['page']:<26} {row['rps']:>8.1f} {row['p50']:>8.1f} "
-              f"{row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} {row['rss_max']:>7.0f}")
+              f"{row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} {row['rss_max']:>7.0f} {row['pss_max']:>7.0f}")
 
 
 if __name__ == "__main__":
