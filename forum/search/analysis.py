@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from whoosh.analysis import Filter, RegexTokenizer
 from whoosh.lang import stopwords_for_language
@@ -151,16 +152,24 @@ def words(text: str) -> list[str]:
 PAIR = "+"   # joins the stems of two neighbouring words into one index term (phrases)
 
 
+def indexed_words(text: str) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(position, index terms) of each word of ``text`` that the index keeps, with positions
+    counted as the index counts them (stop words left out, as ``GermanFilter`` does)."""
+    position = 0
+    for word in WORD.findall(text):
+        forms = word_forms(word)
+        if forms:
+            yield position, forms
+            position += 1
+
+
 def pairs(text: str) -> list[str]:
     """The neighbour terms of a text: for each two consecutive words (stop words left out, as
     in the positions), their stems joined by ``PAIR``, each spelling variant with each other.
     A phrase is then a look-up of its pairs instead of a comparison of positions."""
     found: list[str] = []
     previous: tuple[str, ...] = ()
-    for word in WORD.findall(text):
-        forms = word_forms(word)
-        if not forms:
-            continue
+    for _position, forms in indexed_words(text):
         found.extend(f"{a}{PAIR}{b}" for a in previous for b in forms)
         previous = forms
     return found
@@ -168,18 +177,9 @@ def pairs(text: str) -> list[str]:
 
 def positions(text: str, wanted: dict[str, list[int]]) -> list[tuple[int, int]]:
     """(position, value) for each word of ``text`` whose index term is a key of ``wanted``,
-    once per value; positions counted as the index counts them (stop words left out)."""
-    found: list[tuple[int, int]] = []
-    position = 0
-    for word in WORD.findall(text):
-        forms = word_forms(word)
-        if not forms:
-            continue
-        for form in forms:
-            for value in wanted.get(form, ()):
-                found.append((position, value))
-        position += 1
-    return found
+    once per value."""
+    return [(position, value) for position, forms in indexed_words(text)
+            for form in forms for value in wanted.get(form, ())]
 
 
 class GermanFilter(Filter):

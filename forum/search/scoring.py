@@ -81,13 +81,14 @@ def _read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
+_BIG_ENDIAN = {"B": ">u1", "b": ">i1", "H": ">u2", "h": ">i2", "I": ">u4", "i": ">i4", "Q": ">u8", "q": ">i8"}
+
+
 def _fixed_values(raw, count: int) -> np.ndarray | None:
     """The values of a ``NumericColumn`` (big-endian, one per document, the missing rest 0)."""
-    if not isinstance(raw, columns.NumericColumn.Reader) or raw._typecode not in "BHIQbhiq":
+    if not isinstance(raw, columns.NumericColumn.Reader) or raw._typecode not in _BIG_ENDIAN:
         return None
-    values = np.zeros(count, dtype=np.dtype(">" + raw._typecode.replace("Q", "u8").replace("q", "i8")
-                                           .replace("I", "u4").replace("i", "i4").replace("H", "u2")
-                                           .replace("h", "i2").replace("B", "u1").replace("b", "i1")))
+    values = np.zeros(count, dtype=np.dtype(_BIG_ENDIAN[raw._typecode]))
     stored = min(raw._count, count)
     values[:stored] = np.frombuffer(raw._dbfile.get(raw._basepos, stored * raw._fixedlen), dtype=values.dtype)
     return values
