@@ -37,6 +37,10 @@ def _fill(path: str, world) -> str:
     return path.format(slug=world.cluster_a.slug, board=world.board_a.id, thread=world.thread_a.id)
 
 
+def _without_tokens(response) -> str:
+    return re.sub(r'"[\w-]{20,}\.[\w-]+\.[\w-]{20,}"', '""', response.get_data(as_text=True))
+
+
 @pytest.mark.parametrize("template", PAGES)
 def test_second_view_is_one_statement_and_the_same_page(setting, client, count_queries, template):
     factories.reply(setting.thread_a, setting.manager, "Antwort der Leitung")
@@ -52,7 +56,9 @@ def test_second_view_is_one_statement_and_the_same_page(setting, client, count_q
         if counted.n == 1:
             break
     assert counted.n == 1, counted.statements   # only the database's change version
-    assert second.get_data() == first.get_data()
+    # on PostgreSQL the kept page may come from a later render than ``first``: its CSRF token
+    # (signed with the second) may differ, nothing else
+    assert _without_tokens(second) == _without_tokens(first)
     # the shared response hooks still ran on the cached answer
     assert "default-src 'self'" in second.headers["Content-Security-Policy"]
     assert second.headers["Cache-Control"] == "no-store"
