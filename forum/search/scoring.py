@@ -466,14 +466,19 @@ def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -
 
 
 def coordinate_dense(parts: list[np.ndarray], clauses: int, acc: np.ndarray) -> None:
-    """``coordinate`` for dense score arrays (the Whoosh backend)."""
-    total = np.zeros_like(acc)
-    matched = np.zeros(len(acc), dtype=np.int16)
-    for part in parts:   # in place: np.sum over the list would first copy all parts into one array
+    """``coordinate`` for dense score arrays (the Whoosh backend). ``parts`` are the clauses'
+    own scratch arrays and are summed into the first one in place."""
+    if len(parts) == 1:   # one clause: no bonus
+        acc += parts[0]
+        return
+    total = parts[0]
+    matched = (total > 0).astype(np.int8)
+    for part in parts[1:]:
         total += part
         matched += part > 0
     spread = max(1, clauses - 1)
-    acc += total * (1 + COORD_BONUS * (matched - 1) / spread) * (matched > 0)
+    factors = 1 + COORD_BONUS * (np.arange(len(parts) + 1) - 1) / spread   # by number of clauses matched
+    acc += total * factors[matched]   # where none matched, total is 0
 
 
 # -- shared by the Whoosh scorer above and forum/search/pg_scoring.py -----------------------------
