@@ -225,6 +225,37 @@ def test_segment_columns_read_at_once_equal_whooshs_own_values(world, app):
         assert 0 in seg.lengths["body"].tolist()   # the emoji post
 
 
+def test_positions_from_the_stored_text_equal_the_indexed_ones(world, app):
+    """The proximity bonus reads the positions of short posts from their stored text; they must
+    be the positions the index holds (stop words left out, spelling variants at one position)."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Positionen")
+    from forum.search import analysis
+
+    factories.reply(world.thread_a, world.member,
+                    "Die Wärmepumpe im Altbau: Waermepumpe und Förderung, die Förderung der Wärmepumpe.")
+    service.rebuild()
+    terms = ["warmepump", "waermepump", "altbau", "forder"]
+    wanted = {term: [index] for index, term in enumerate(terms)}
+    searcher = service.backend()._searcher()
+    checked = 0
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        indexed: dict[int, list[tuple[int, int]]] = {}
+        for index, term in enumerate(terms):
+            if (("body", term)) not in reader:
+                continue
+            matcher = reader.postings("body", term)
+            while matcher.is_active():
+                indexed.setdefault(matcher.id(), []).extend((p, index) for p in matcher.value_as("positions"))
+                matcher.next()
+        for d in range(reader.doc_count_all()):
+            from_text = analysis.positions(reader.stored_fields(d)["body"], wanted)
+            assert sorted(from_text) == sorted(indexed.get(d, [])), reader.stored_fields(d)["body"]
+            checked += len(from_text)
+    assert checked >= 6
+
+
 def test_segments_are_written_as_separate_files(world, app):
     """No compound segment files: Whoosh would hold a copy of each in every worker's memory."""
     if app.config["SEARCH_BACKEND"] == "postgres":
