@@ -57,6 +57,48 @@ def test_proximity_needs_two_distinct_words_within_the_window(world, app):
         assert scorer.proximity(seg, [("revision",), ("absatz1",)], docs)
 
 
+def test_coordination_counts_clauses_like_the_dense_reference(world, app):
+    """The scorer counts the clauses a post matched from the posting lists each clause touched;
+    the reference scores every clause into its own array and compares whole arrays. Both must
+    give the same score to every post, and a term's cached saturation the direct BM25 value."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("prüft den Whoosh-Scorer direkt")
+    from whoosh import query as wq
+
+    from forum.search import query as search_query
+    from forum.search.scoring import COORD_BONUS, K1
+    factories.thread(world.board_a, world.member, "Wärmepumpe im Altbau",
+                     "Förderung der Wärmepumpe: Azubis haben geholfen, die Fördermittel zu beantragen.")
+    factories.thread(world.board_a, world.member, "Lehrlinge gesucht", "Ausbildung und Förderung im Handwerk")
+    service.drain()
+    backend = service.backend()
+    searcher = backend._searcher()
+    cache = backend._generation(searcher)
+    for text in ("Wärmepumpe Förderung Azubi", "Förderung", "Wie finde ich Lehrlinge für die Ausbildung im Handwerk",
+                 '"Förderung der Wärmepumpe" Azubis -Altbau'):
+        marks = search_query.Marks()
+        q = search_query.build(search_query.parse(text), marks, known=cache.known, expand=cache.expand,
+                               contains=cache.contains)
+        positive = q.a if isinstance(q, wq.AndNot) else q
+        for leaf, _offset in searcher.leaf_searchers():
+            seg = backend._segment(leaf.reader())
+            scores = Scorer(searcher).scores(positive, leaf, seg)
+            if isinstance(positive, wq.Or) and positive.scale and len(positive.subqueries) > 1:
+                parts = [Scorer(searcher).scores(clause, leaf, seg, positive.boost) for clause in positive.subqueries]
+                matched = sum((part > 0).astype(int) for part in parts)
+                factor = 1 + COORD_BONUS * (matched - 1) / (len(parts) - 1)
+                expected = sum(parts) * np.where(matched > 0, factor, 0)
+            else:
+                expected = scores
+            assert np.flatnonzero(scores).tolist() == np.flatnonzero(expected).tolist(), text
+            assert np.allclose(scores, expected, rtol=1e-6), text
+            assert scores.any(), text
+            ids, saturation = seg.saturation("body", "forder", 12.3)
+            weights = seg.postings("body", "forder")[1].astype(np.float64)
+            direct = (K1 + 1) * weights / (weights + seg.norms("body", 12.3, ids))
+            assert len(ids) and np.allclose(saturation, direct, rtol=1e-6)
+
+
 def test_a_text_continued_in_a_reply_keeps_the_evidence_of_both_parts(world):
     # both words equally rare, every post as long: the best posts alone tie, and the single
     # post, created first, would win the tie

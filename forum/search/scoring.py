@@ -33,7 +33,7 @@ import numpy as np
 
 from whoosh import columns, query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.times import datetime_to_long
 
 from forum.search import analysis
@@ -95,6 +95,8 @@ def _fixed_values(raw, count: int) -> np.ndarray | None:
 
 
 def _read_lengths(reader, field: str, count: int) -> np.ndarray:
+    """A field's length of every document as Whoosh stores it: one byte (a quantised length,
+    ``_LENGTH_OF_BYTE`` turns it into words) — a quarter of the memory of float lengths."""
     try:
         perdoc = reader._perdoc
         if perdoc.has_column(_lenfield(field)):
@@ -103,11 +105,12 @@ def _read_lengths(reader, field: str, count: int) -> np.ndarray:
             values = np.zeros(count, dtype=np.uint8)
     except (AttributeError, KeyError, OSError, TypeError, ValueError):
         values = None
-    if values is not None:
-        return _LENGTH_OF_BYTE[values]
+    if values is not None and values.dtype.itemsize == 1:
+        return values.astype(np.uint8, copy=False)
     # ``or 0``: Whoosh answers None, not the default, for a field without any term (a body of
     # emoji only); one such post made every search fail (found by fuzzing).
-    return np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(count)), dtype=np.float32, count=count)
+    return np.fromiter((length_to_byte(reader.doc_field_length(d, field, 0) or 0) for d in range(count)),
+                       dtype=np.uint8, count=count)
 
 
 def _read_date_column(reader, field: str, count: int) -> np.ndarray:
@@ -147,8 +150,9 @@ _NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 class SegmentData:
     """Per-segment columns, read once, as numpy arrays indexed by document number: thread id,
     creation time and field lengths, the live documents, and the documents of each scope.
-    Compact types (int32 ids, float32 lengths and postings weights; float64 only in the
-    arithmetic): about 60 MB per worker at a million posts with the postings cache full."""
+    Compact types (int32 ids, one byte per field length, float32 postings weights and
+    saturations; float64 only in the arithmetic): the columns take 17 bytes per post, the
+    postings cache at most ``POSTINGS_CACHE`` values per segment."""
 
     def __init__(self, reader):
         self.reader = reader
@@ -162,6 +166,7 @@ class SegmentData:
         self._lexicons: dict[str, list[str]] = {}
         self._postings: dict[tuple[str, object], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
+        self._saturation: dict[tuple[str, object], tuple[float, np.ndarray, np.ndarray]] = {}
         self._containing: dict[tuple[str, str], list[str]] = {}
 
     def follow(self, reader) -> SegmentData:
@@ -187,19 +192,45 @@ class SegmentData:
         found = self._postings.get(key)
         if found is None:
             found = _read_postings(self.reader, field, text)
-            if self._cached_postings + len(found[0]) > POSTINGS_CACHE:
-                self._postings.clear()
-                self._cached_postings = 0
+            self._make_room(len(found[0]))
             self._postings[key] = found
             self._cached_postings += len(found[0])
         return found
+
+    def _make_room(self, size: int) -> None:
+        """Postings and saturations share one budget of ``POSTINGS_CACHE`` values."""
+        if self._cached_postings + size > POSTINGS_CACHE:
+            self._postings.clear()
+            self._saturation.clear()
+            self._cached_postings = 0
+
+    def saturation(self, field: str, text, average: float) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents and BM25's saturated term frequency ``(K1 + 1)·tf / (tf + norm)``
+        for each (float32), remembered per average field length (which moves only in its first
+        decimal as the index grows): a term then costs one multiply-add per posting, not a
+        gather of field lengths and a division each time it is searched."""
+        key = (field, text)
+        average = round(average, 1) or 1.0
+        found = self._saturation.get(key)
+        if found is None or found[0] != average:
+            ids, weights = self._postings.get(key) or _read_postings(self.reader, field, text)   # not kept twice
+            tf = weights.astype(np.float64)
+            saturation = ((K1 + 1) * tf / (tf + self.norms(field, average, ids))).astype(np.float32)
+            self._make_room(len(ids))
+            found = self._saturation[key] = (average, ids, saturation)
+            self._cached_postings += len(ids)
+        return found[1], found[2]
 
     def norms(self, field: str, average: float, docs: np.ndarray) -> np.ndarray:
         """BM25's length normalisation ``K1·(1 − b + b·length/average)`` of ``docs`` (computed
         for those documents only: a cached array per field would cost 8 bytes per post)."""
         average = round(average, 1) or 1.0
         b = B.get(field, DEFAULT_B)
-        return K1 * (1 - b) + (K1 * b / average) * self.lengths[field][docs].astype(np.float64)
+        return K1 * (1 - b) + (K1 * b / average) * self.field_lengths(field, docs).astype(np.float64)
+
+    def field_lengths(self, field: str, docs) -> np.ndarray:
+        """The length in words of ``field`` of ``docs`` (float32, quantised as Whoosh keeps it)."""
+        return _LENGTH_OF_BYTE[self.lengths[field][docs]]
 
     def containing(self, field: str, part: str) -> list[str]:
         """This segment's terms of ``field`` that contain ``part`` and are at least
@@ -267,64 +298,102 @@ class Scorer:
     """Scores a query (as ``forum.search.query`` builds it) on one segment, into one dense
     array of scores per document: each term's postings are added with one vector operation."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, doc_frequency=None):
         self.searcher = searcher
+        self.doc_frequency = doc_frequency or searcher.doc_frequency   # (field, text) → posts; cached per generation
         self._idf: dict[tuple[str, object], float] = {}
+        self._weights: dict[tuple, list[float]] = {}
         self._avg: dict[str, float] = {}
         self.allowed: np.ndarray = np.zeros(0, dtype=bool)   # the segment's visible posts (phrases check only these)
 
-    def _term(self, seg: SegmentData, field: str, text, boost: float, acc: np.ndarray) -> None:
+    def _term(self, seg: SegmentData, field: str, text, boost: float, acc: np.ndarray,
+              touched: list | None = None) -> None:
         idf = self._idf_of(field, text)
-        if field not in self._avg:
-            self._avg[field] = self.searcher.avg_field_length(field) or 1.0
-        ids, weights = seg.postings(field, text)
-        if not len(ids):
-            return
-        weights = weights.astype(np.float64)
         if field not in seg.lengths:   # a field without BM25 length (author): weight × idf × boost
-            acc[ids] += boost * idf * weights
-            return
-        top = idf * (K1 + 1) * boost
-        acc[ids] += top * weights / (weights + seg.norms(field, self._avg[field], ids))
+            ids, weights = seg.postings(field, text)
+            if len(ids):
+                acc[ids] += boost * idf * weights.astype(np.float64)
+        else:
+            if field not in self._avg:
+                self._avg[field] = self.searcher.avg_field_length(field) or 1.0
+            ids, saturation = seg.saturation(field, text, self._avg[field])
+            if len(ids):
+                acc[ids] += (idf * boost) * saturation.astype(np.float64)
+        if touched is not None and len(ids):
+            touched.append(ids)
 
     def scores(self, q: wq.Query, leaf, seg: SegmentData, boost: float = 1.0,
-               acc: np.ndarray | None = None) -> np.ndarray:
-        """Scores per document of the segment (0 where ``q`` does not match)."""
+               acc: np.ndarray | None = None, touched: list | None = None) -> np.ndarray:
+        """Scores per document of the segment (0 where ``q`` does not match). With ``touched``,
+        the arrays of document numbers that got a score are appended to it (coordination
+        counts matched clauses from them, without a pass over the whole segment)."""
         acc = np.zeros(seg.count) if acc is None else acc
         boost *= getattr(q, "boost", 1.0)
         if isinstance(q, wq.Term):
-            self._term(seg, q.fieldname, q.text, boost, acc)
+            self._term(seg, q.fieldname, q.text, boost, acc, touched)
         elif isinstance(q, wq.AndNot):
             positive = self.scores(q.a, leaf, seg, boost)
             positive[self.scores(q.b, leaf, seg) > 0] = 0.0
             acc += positive
-        elif isinstance(q, wq.Or) and q.scale:
-            coordinate_dense([self.scores(clause, leaf, seg, boost) for clause in q.subqueries],
-                             len(q.subqueries), acc)
+            if touched is not None:
+                touched.append(np.flatnonzero(positive))
+        elif isinstance(q, wq.Or) and q.scale and len(q.subqueries) > 1:
+            self._coordinated(q.subqueries, leaf, seg, boost, acc, touched)
         elif isinstance(q, wq.Or):
             for sub in q.subqueries:
-                self.scores(sub, leaf, seg, boost, acc)
+                self.scores(sub, leaf, seg, boost, acc, touched)
         elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             pass
         elif isinstance(q, wq.Phrase) and q.words and not q.char_ranges:
-            self._phrase(seg, q, boost, acc)
+            self._phrase(seg, q, boost, acc, touched)
         else:   # anything else: Whoosh's matcher, scored with its BM25F
             matcher = q.matcher(leaf, leaf.context())
+            ids = []
             while matcher.is_active():
                 acc[matcher.id()] += boost * matcher.score()
+                ids.append(matcher.id())
                 matcher.next()
+            if touched is not None and ids:
+                touched.append(np.array(ids, dtype=np.int32))
         return acc
+
+    def _coordinated(self, clauses, leaf, seg: SegmentData, boost: float, acc: np.ndarray,
+                     touched: list | None) -> None:
+        """OR with the coordination bonus: every clause adds its scores to one sum, and a
+        counter per document counts the clauses it matched — from the document numbers each
+        clause touched (a posting list's length of work), not by comparing whole score arrays
+        per clause (a pass over all of the segment's posts for each of a long question's
+        words). One pass at the end applies the factor by clauses matched."""
+        total = np.zeros(seg.count)
+        matched = np.zeros(seg.count, dtype=np.int16)
+        seen = np.zeros(seg.count, dtype=bool)
+        every: list[np.ndarray] = []
+        for clause in clauses:
+            found: list[np.ndarray] = []
+            self.scores(clause, leaf, seg, boost, total, found)
+            for ids in found:   # each document once per clause, however many of its terms it has
+                fresh = ids[~seen[ids]]
+                seen[fresh] = True
+                matched[fresh] += 1
+            for ids in found:
+                seen[ids] = False
+            every.extend(found)
+        factors = 1 + COORD_BONUS * (np.arange(len(clauses) + 1) - 1) / max(1, len(clauses) - 1)
+        acc += total * factors[matched]
+        if touched is not None:
+            touched.extend(every)
 
     def _idf_of(self, field: str, text) -> float:
         key = (field, text)
         idf = self._idf.get(key)
         if idf is None:
-            df, count = self.searcher.doc_frequency(field, text), self.searcher.doc_count_all()
+            df, count = self.doc_frequency(field, text), self.searcher.doc_count_all()
             idf = self._idf[key] = (log(1 + (count - df + 0.5) / (df + 0.5)) if CLASSIC_IDF
                                     else log(count / (df + 1)) + 1)
         return idf
 
-    def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: np.ndarray) -> None:
+    def _phrase(self, seg: SegmentData, q: wq.Phrase, boost: float, acc: np.ndarray,
+                touched: list | None = None) -> None:
         """Words next to each other (stop words between them not counted): the posts having
         every neighbour pair of the phrase (``analysis.pairs``), as often as its rarest pair;
         BM25 of that count with the words' summed idf. Slop is not supported (the query
@@ -348,6 +417,8 @@ class Scorer:
             self._avg[field] = self.searcher.avg_field_length(field) or 1.0
         top = sum(self._idf_of(field, word) for word in words) * (K1 + 1) * boost
         acc[ids] += top * counts / (counts + seg.norms(field, self._avg[field], ids))
+        if touched is not None:
+            touched.append(ids)
 
     def proximity(self, seg: SegmentData, groups: list[tuple[str, ...]], docs: list[int]) -> dict[int, float]:
         """For a query of several words: per document, the summed idf of the distinct words
@@ -357,20 +428,23 @@ class Scorer:
         longer one from the index (Whoosh's matchers walk a frequent word's posting list block
         by block, a millisecond and more per word at a million posts). Both give the same
         positions."""
-        weights = [max((self._idf_of("body", t) for t in group if self.searcher.doc_frequency("body", t)), default=0.0)
-                   for group in groups]   # an absent spelling variant would have the highest idf
+        weights = self._weights.get(tuple(groups))
+        if weights is None:   # an absent spelling variant would have the highest idf
+            weights = self._weights[tuple(groups)] = [
+                max((self._idf_of("body", t) for t in group if self.doc_frequency("body", t)), default=0.0)
+                for group in groups]
         wanted: dict[str, list[int]] = {}
         for index, group in enumerate(groups):
             for term in group:
                 wanted.setdefault(term, []).append(index)
-        lengths = seg.lengths["body"]
+        lengths = dict(zip(docs, seg.field_lengths("body", np.array(docs, dtype=np.intp)).tolist()))
         short = [d for d in docs if lengths[d] <= TEXT_POSITIONS]
         hits = {d: analysis.positions(seg.reader.stored_fields(d).get("body", ""), wanted) for d in short}
         ordered = sorted(d for d in docs if lengths[d] > TEXT_POSITIONS)
         for d in ordered:
             hits[d] = []
         for term, indexes in wanted.items() if ordered else ():
-            if not len(seg.postings("body", term)[0]):
+            if not seg.reader.doc_frequency("body", term):
                 continue
             matcher = seg.reader.postings("body", term)
             matcher = getattr(matcher, "child", matcher)
@@ -463,22 +537,6 @@ def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -
         where = dict(zip(matched[best].tolist(), best.tolist()))
         for d, extra in scorer.proximity(seg, groups, list(where)).items():
             chosen[where[d]] += extra
-
-
-def coordinate_dense(parts: list[np.ndarray], clauses: int, acc: np.ndarray) -> None:
-    """``coordinate`` for dense score arrays (the Whoosh backend). ``parts`` are the clauses'
-    own scratch arrays and are summed into the first one in place."""
-    if len(parts) == 1:   # one clause: no bonus
-        acc += parts[0]
-        return
-    total = parts[0]
-    matched = (total > 0).astype(np.int8)
-    for part in parts[1:]:
-        total += part
-        matched += part > 0
-    spread = max(1, clauses - 1)
-    factors = 1 + COORD_BONUS * (np.arange(len(parts) + 1) - 1) / spread   # by number of clauses matched
-    acc += total * factors[matched]   # where none matched, total is 0
 
 
 # -- shared by the Whoosh scorer above and forum/search/pg_scoring.py -----------------------------

@@ -281,7 +281,8 @@ class WhooshBackend:
         return Result(hits, total, suggestion)
 
     def _best(self, searcher, q: wq.Query, filters: Filters, newest: bool = False, groups=None):
-        return best_per_thread(searcher, Scorer(searcher), self._segment, q, filters, newest, groups)
+        scorer = Scorer(searcher, self._generation(searcher).doc_frequency)
+        return best_per_thread(searcher, scorer, self._segment, q, filters, newest, groups)
 
     def _collect(self, searcher, text_query: wq.Query, filters: Filters, request: Query,
                  marks: Marks) -> tuple[int, list[Hit]]:

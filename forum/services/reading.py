@@ -8,6 +8,7 @@ import math
 
 from sqlalchemy import Select, and_, false, or_, select, union_all
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forum import permissions
 from forum.extensions import db
@@ -162,13 +163,20 @@ _PARENT = aliased(Post)
 _PARENT_AUTHOR = aliased(User)
 
 
-def _post_rows(query: Select) -> list[PostRow]:
+def _post_rows(query: Select, thread: Thread) -> list[PostRow]:
+    """The posts with their authors and whom they answer. Each post's ``thread`` is set to the
+    thread already loaded: the permission checks per post would otherwise go through
+    SQLAlchemy's lazy-load machinery for it, once per post (an identity-map hit, but a costly one)."""
     parent, parent_author = _PARENT, _PARENT_AUTHOR
     query = (query.outerjoin(parent, parent.id == Post.parent_id)
              .outerjoin(parent_author, parent_author.id == parent.author_id)
              .add_columns(parent_author.display_name)
              .options(joinedload(Post.author), defer(Post.body_markdown)))  # pages show the stored HTML
-    return [PostRow(post, name) for post, name in db.session.execute(query)]
+    rows = [PostRow(post, name) for post, name in db.session.execute(query)]
+    for row in rows:
+        if row.post.thread_id == thread.id:
+            set_committed_value(row.post, "thread", thread)
+    return rows
 
 
 def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Viewer | None = None) -> ThreadPage:
@@ -182,7 +190,7 @@ def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Vie
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
         rows = _post_rows(select(Post).where(Post.thread_id == thread.id, pending)
-                          .order_by(Post.created_at, Post.id).offset((page - 1) * per_page).limit(per_page))
+                          .order_by(Post.created_at, Post.id).offset((page - 1) * per_page).limit(per_page), thread)
         return ThreadPage(rows, page, pages, per_page, total)
     chunks = _tree_chunks(thread, per_page)
     pages = len(chunks)
@@ -191,7 +199,7 @@ def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Vie
     condition = Post.branch_id.in_(wanted) if wanted else false()
     if page == 1:
         condition = or_(condition, Post.id == thread.first_post_id)
-    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition, pending).order_by(Post.path))
+    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition, pending).order_by(Post.path), thread)
     return ThreadPage(rows, page, pages, per_page, thread.reply_count + 1)
 
 
