@@ -93,10 +93,81 @@ def test_coordination_counts_clauses_like_the_dense_reference(world, app):
             assert np.flatnonzero(scores).tolist() == np.flatnonzero(expected).tolist(), text
             assert np.allclose(scores, expected, rtol=1e-6), text
             assert scores.any(), text
+            # the sparse path the search takes: the same documents and scores, exclusions applied
+            dense = Scorer(searcher).scores(q, leaf, seg)
+            ids, sparse = Scorer(searcher).matches(q, leaf, seg)
+            assert ids.tolist() == np.flatnonzero(dense).tolist(), text
+            assert np.allclose(sparse, dense[ids], rtol=1e-6), text
             ids, saturation = seg.saturation("body", "forder", 12.3)
             weights = seg.postings("body", "forder")[1].astype(np.float64)
             direct = (K1 + 1) * weights / (weights + seg.norms("body", 12.3, ids))
             assert len(ids) and np.allclose(saturation, direct, rtol=1e-6)
+
+
+@pytest.mark.parametrize("newest", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_grouping_by_thread_equals_sorting_all_matches(newest, sparse):
+    """The best post per thread comes from scatter operations over thread slots; the reference
+    sorts all matches by thread and key. Ties (equal scores, equal dates) go to the earliest
+    document by relevance and to the latest by date, in both."""
+    from forum.search.scoring import THREAD_REST, group_by_thread
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    threads = rng.integers(0, 400, n).astype(np.int32) * (10_000_000 if sparse else 1)
+    docnums = rng.permutation(n * 3)[:n].astype(np.int64)
+    scores = rng.integers(1, 6, n).astype(np.float64)          # few values: many ties
+    keys = rng.integers(0, 50, n).astype(np.int64) if newest else scores
+    best = group_by_thread(threads, keys, docnums, scores, newest)
+
+    order = np.lexsort((-docnums if newest else docnums, -keys, threads))
+    expected = {}
+    for i in order:
+        t = int(threads[i])
+        if t not in expected:
+            expected[t] = [keys[i], int(docnums[i]), scores[i], 0.0]
+        else:
+            expected[t][3] += scores[i]
+    got = {int(threads[np.flatnonzero(docnums == d)[0]]): (k, int(d), sc)
+           for k, d, sc in zip(best.keys, best.docnums, best.scores)}
+    assert len(best) == len(expected) == len(got)
+    for t, (key, docnum, score, rest) in expected.items():
+        extra = 0.0 if newest else THREAD_REST * rest
+        assert got[t][1] == docnum
+        assert got[t][0] == pytest.approx(key + extra) and got[t][2] == pytest.approx(score + extra)
+
+
+def test_segments_scored_in_a_second_thread_give_the_same_results(world, app, monkeypatch):
+    """Large segments but the largest are scored in a helper thread; with the threshold at
+    one post every segment but one goes there, and every answer must equal the serial one."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Segmente gibt es nur im Whoosh-Index")
+    from forum.search import scoring
+
+    for n in range(4):   # each drain writes a segment of its own
+        factories.thread(world.board_a, world.member, f"Wärmepumpe Nummer {n}",
+                         f"Förderung der Wärmepumpe im Altbau, Betrieb {n}, Azubi gesucht")
+        service.drain()
+    assert len(list(service.backend()._searcher().leaf_searchers())) > 1
+    queries = ["Wärmepumpe Förderung Azubi", "Wärmepumpe", '"Wärmepumpe im Altbau" -Nummer', "Betrieb"]
+
+    def answers():
+        result = []
+        for q in queries:
+            for sort in ("relevance", "newest"):
+                page = service.search(world.member, service.Params(q=q, sort=sort))
+                result.append((page.total, [(item.post_id, item.score) for item in page.items]))
+        return result
+
+    monkeypatch.setattr(scoring, "PARALLEL_POSTS", 10 ** 9)
+    serial = answers()
+    monkeypatch.setattr(scoring, "PARALLEL_POSTS", 1)
+    used = []
+    pool = scoring._pool
+    monkeypatch.setattr(scoring, "_pool", lambda: used.append(1) or pool())
+    assert answers() == serial
+    assert used   # the helper thread did score segments
+    assert any(total for total, _items in serial)
 
 
 def test_a_text_continued_in_a_reply_keeps_the_evidence_of_both_parts(world):

@@ -25,7 +25,9 @@ change except by deletions, which are part of the cache key.
 from __future__ import annotations
 
 import dataclasses
+import os
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from math import log
 
@@ -44,7 +46,7 @@ DEFAULT_B = 0.75
 COORD_BONUS = 1.0
 SCOPE_CACHE = 16          # permission scopes (boolean masks, 1 byte per post) kept per segment
 CONTAINING_CACHE = 512    # compound look-ups kept per segment
-POSTINGS_CACHE = 3_000_000   # decoded postings kept per segment (Whoosh decodes in Python)
+POSTINGS_CACHE = 24 << 20   # bytes of decoded postings kept per segment (Whoosh decodes in Python)
 CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) instead of Whoosh's
 COMPOUND_EXTRA = 3     # a compound is at least this much longer than the part it contains
 PROXIMITY = 2.0        # weight of the proximity bonus (idf of the query words found close together)
@@ -53,6 +55,20 @@ RERANK = 100           # best posts (of all segments) the proximity bonus is com
 THREAD_REST = 0.1      # a thread's other matching posts add this share of their scores to its best
 TEXT_POSITIONS = 400   # words: up to this length a post's positions come from its stored text
 PAIRS_SUFFIX = "_pairs"   # the field of a text field's neighbour pairs (title → title_pairs)
+PARALLEL_POSTS = 100_000   # segments of at least this many posts, but the largest, are scored in a second thread
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One helper thread per process (numpy releases the GIL while it scores a segment, so two
+    large segments take the time of one on an idle machine). Made on first use in each
+    process: a gunicorn worker forked from a preloaded master has no threads of its own."""
+    pool = _pools.get(os.getpid())
+    if pool is None:
+        pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-segments")
+    return pool
 
 
 def _read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +168,7 @@ class SegmentData:
     creation time and field lengths, the live documents, and the documents of each scope.
     Compact types (int32 ids, one byte per field length, float32 postings weights and
     saturations; float64 only in the arithmetic): the columns take 17 bytes per post, the
-    postings cache at most ``POSTINGS_CACHE`` values per segment."""
+    postings cache at most ``POSTINGS_CACHE`` bytes per segment."""
 
     def __init__(self, reader):
         self.reader = reader
@@ -192,13 +208,14 @@ class SegmentData:
         found = self._postings.get(key)
         if found is None:
             found = _read_postings(self.reader, field, text)
-            self._make_room(len(found[0]))
+            size = found[0].nbytes + found[1].nbytes
+            self._make_room(size)
             self._postings[key] = found
-            self._cached_postings += len(found[0])
+            self._cached_postings += size
         return found
 
     def _make_room(self, size: int) -> None:
-        """Postings and saturations share one budget of ``POSTINGS_CACHE`` values."""
+        """Postings and saturations share one budget of ``POSTINGS_CACHE`` bytes."""
         if self._cached_postings + size > POSTINGS_CACHE:
             self._postings.clear()
             self._saturation.clear()
@@ -216,9 +233,10 @@ class SegmentData:
             ids, weights = self._postings.get(key) or _read_postings(self.reader, field, text)   # not kept twice
             tf = weights.astype(np.float64)
             saturation = ((K1 + 1) * tf / (tf + self.norms(field, average, ids))).astype(np.float32)
-            self._make_room(len(ids))
+            ids = ids.astype(np.intp)   # numpy indexes with intp twice as fast as with int32
+            self._make_room(ids.nbytes + saturation.nbytes)
             found = self._saturation[key] = (average, ids, saturation)
-            self._cached_postings += len(ids)
+            self._cached_postings += ids.nbytes + saturation.nbytes
         return found[1], found[2]
 
     def norms(self, field: str, average: float, docs: np.ndarray) -> np.ndarray:
@@ -306,6 +324,13 @@ class Scorer:
         self._avg: dict[str, float] = {}
         self.allowed: np.ndarray = np.zeros(0, dtype=bool)   # the segment's visible posts (phrases check only these)
 
+    def for_segment(self, allowed: np.ndarray) -> Scorer:
+        """A scorer for one segment's visible posts (phrases look at those only), sharing
+        this one's document frequencies; segments may be scored in parallel threads."""
+        scorer = Scorer(self.searcher, self.doc_frequency)
+        scorer._idf, scorer._avg, scorer.allowed = self._idf, self._avg, allowed
+        return scorer
+
     def _term(self, seg: SegmentData, field: str, text, boost: float, acc: np.ndarray,
               touched: list | None = None) -> None:
         idf = self._idf_of(field, text)
@@ -318,7 +343,7 @@ class Scorer:
                 self._avg[field] = self.searcher.avg_field_length(field) or 1.0
             ids, saturation = seg.saturation(field, text, self._avg[field])
             if len(ids):
-                acc[ids] += (idf * boost) * saturation.astype(np.float64)
+                acc[ids] += saturation * (idf * boost)
         if touched is not None and len(ids):
             touched.append(ids)
 
@@ -338,7 +363,10 @@ class Scorer:
             if touched is not None:
                 touched.append(np.flatnonzero(positive))
         elif isinstance(q, wq.Or) and q.scale and len(q.subqueries) > 1:
-            self._coordinated(q.subqueries, leaf, seg, boost, acc, touched)
+            ids, scores = self._coordinated(q.subqueries, leaf, seg, boost)
+            acc[ids] += scores
+            if touched is not None:
+                touched.append(ids)
         elif isinstance(q, wq.Or):
             for sub in q.subqueries:
                 self.scores(sub, leaf, seg, boost, acc, touched)
@@ -357,31 +385,46 @@ class Scorer:
                 touched.append(np.array(ids, dtype=np.int32))
         return acc
 
-    def _coordinated(self, clauses, leaf, seg: SegmentData, boost: float, acc: np.ndarray,
-                     touched: list | None) -> None:
-        """OR with the coordination bonus: every clause adds its scores to one sum, and a
-        counter per document counts the clauses it matched — from the document numbers each
-        clause touched (a posting list's length of work), not by comparing whole score arrays
-        per clause (a pass over all of the segment's posts for each of a long question's
-        words). One pass at the end applies the factor by clauses matched."""
+    def matches(self, q: wq.Query, leaf, seg: SegmentData) -> tuple[np.ndarray, np.ndarray]:
+        """The documents ``q`` matches in the segment (ascending) and their scores. A query of
+        several words is scored sparsely (``_coordinated``), anything else through a dense
+        score array."""
+        if isinstance(q, wq.Or) and q.scale and len(q.subqueries) > 1:
+            return self._coordinated(q.subqueries, leaf, seg, getattr(q, "boost", 1.0))
+        if isinstance(q, wq.AndNot):
+            ids, scores = self.matches(q.a, leaf, seg)
+            keep = self.scores(q.b, leaf, seg)[ids] == 0
+            return ids[keep], scores[keep]
+        dense = self.scores(q, leaf, seg)
+        ids = np.flatnonzero(dense > 0)
+        return ids, dense[ids]
+
+    def _coordinated(self, clauses, leaf, seg: SegmentData, boost: float) -> tuple[np.ndarray, np.ndarray]:
+        """OR with the coordination bonus, as (documents, scores): every clause adds its scores
+        to one sum and sets its bit in a small word per document for each document it touched
+        (a posting list's length of work; a document with several of a clause's terms sets the
+        bit again). The clauses a document matched are the bits set, and the factor for them
+        is applied to the matched documents only — not whole score arrays compared per clause
+        (a pass over all of the segment's posts for each word of a long question)."""
         total = np.zeros(seg.count)
-        matched = np.zeros(seg.count, dtype=np.int16)
-        seen = np.zeros(seg.count, dtype=bool)
-        every: list[np.ndarray] = []
-        for clause in clauses:
+        width = min(len(clauses), 64)
+        dtype = np.uint8 if width <= 8 else np.uint16 if width <= 16 else np.uint32 if width <= 32 else np.uint64
+        bits = [np.zeros(seg.count, dtype=dtype) for _word in range(0, len(clauses), 64)]
+        for index, clause in enumerate(clauses):
             found: list[np.ndarray] = []
             self.scores(clause, leaf, seg, boost, total, found)
-            for ids in found:   # each document once per clause, however many of its terms it has
-                fresh = ids[~seen[ids]]
-                seen[fresh] = True
-                matched[fresh] += 1
+            word, bit = bits[index // 64], dtype(1 << (index % 64))
             for ids in found:
-                seen[ids] = False
-            every.extend(found)
+                word[ids] |= bit
+        touched = bits[0] != 0
+        for word in bits[1:]:
+            touched |= word != 0
+        ids = np.flatnonzero(touched)
+        matched = np.bitwise_count(bits[0][ids]).astype(np.intp)
+        for word in bits[1:]:
+            matched += np.bitwise_count(word[ids])
         factors = 1 + COORD_BONUS * (np.arange(len(clauses) + 1) - 1) / max(1, len(clauses) - 1)
-        acc += total * factors[matched]
-        if touched is not None:
-            touched.extend(every)
+        return ids, total[ids] * factors[matched]
 
     def _idf_of(self, field: str, text) -> float:
         key = (field, text)
@@ -492,17 +535,25 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
     query has several words (``groups``), and a thread's score is its best post's plus
     ``THREAD_REST`` times the sum of its other matching posts' (a long text continued in
     replies keeps the evidence of all its parts); the hit stays the best post."""
-    found = []
-    for leaf, offset in searcher.leaf_searchers():
+    def score(leaf, offset: int):
         seg = segments(leaf.reader())
         allowed = filters.allowed(seg)
         if not allowed.any():
-            continue
-        scorer.allowed = allowed
-        scores = scorer.scores(q, leaf, seg)
-        matched = np.flatnonzero((scores > 0) & allowed)
-        if len(matched):
-            found.append((seg, offset, matched, scores[matched]))
+            return None
+        own = scorer.for_segment(allowed)
+        ids, scores = own.matches(q, leaf, seg)
+        keep = allowed[ids] & (scores > 0)
+        return (seg, offset, ids[keep], scores[keep]) if keep.any() else None
+
+    leaves = list(searcher.leaf_searchers())
+    # the second-largest segment and any larger than it but the largest go to another core
+    large = sorted((i for i, (leaf, _o) in enumerate(leaves) if leaf.reader().doc_count_all() >= PARALLEL_POSTS),
+                   key=lambda i: -leaves[i][0].reader().doc_count_all())[1:]
+    pending = {i: _pool().submit(score, *leaves[i]) for i in large}
+    results = [None if i in pending else score(*leaves[i]) for i in range(len(leaves))]
+    for i, future in pending.items():
+        results[i] = future.result()
+    found = [result for result in results if result is not None]
     if not newest and groups and len(groups) > 1:
         _add_proximity(scorer, groups, found)
     parts = [(seg.threads[matched], seg.created[matched] if newest else chosen, matched + offset, chosen)
@@ -510,16 +561,42 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
     if not parts:
         return Best(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), newest)
     threads, keys, docnums, scores = (np.concatenate(column) for column in zip(*parts))
-    tiebreak = -docnums if newest else docnums
-    order = np.lexsort((tiebreak, -keys, threads))        # by thread, best first
-    threads, keys, docnums, scores = threads[order], keys[order], docnums[order], scores[order]
-    starts = np.flatnonzero(np.r_[True, threads[1:] != threads[:-1]])
-    best_keys, best_docnums, best_scores = keys[starts], docnums[starts], scores[starts]
+    return group_by_thread(threads, keys, docnums, scores, newest)
+
+
+def group_by_thread(threads: np.ndarray, keys: np.ndarray, docnums: np.ndarray, scores: np.ndarray,
+                    newest: bool) -> Best:
+    """Matching posts (parallel arrays) → the best post of each thread (``Best``): highest key,
+    ties to the earliest document (by date: the latest); by relevance the thread's key and
+    score add ``THREAD_REST`` times its other posts' scores."""
+    slot, slots = _thread_slots(threads)
+    # the best key per thread, then among posts with that key the earliest document (by date:
+    # the latest): scatter-max and scatter-min over thread slots, no sort of all matches
+    low = np.iinfo(np.int64).min if newest else -np.inf
+    best_key = np.full(slots, low, dtype=keys.dtype)
+    np.maximum.at(best_key, slot, keys)
+    tied = np.flatnonzero(keys == best_key[slot])
+    sentinel = -1 if newest else np.iinfo(np.int64).max
+    best_doc = np.full(slots, sentinel, dtype=np.int64)
+    (np.maximum if newest else np.minimum).at(best_doc, slot[tied], docnums[tied])
+    chosen = tied[docnums[tied] == best_doc[slot[tied]]]   # one post per thread
+    best_keys, best_docnums, best_scores = keys[chosen], docnums[chosen], scores[chosen]
     if not newest:
-        rest = np.add.reduceat(scores, starts) - best_scores
+        rest = np.bincount(slot, weights=scores, minlength=slots)[slot[chosen]] - best_scores
         best_keys = best_keys + THREAD_REST * rest
         best_scores = best_scores + THREAD_REST * rest
     return Best(best_keys, best_docnums, best_scores, newest)
+
+
+def _thread_slots(threads: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each match's thread as a slot number for scatter operations, and the number of slots:
+    the thread id itself while the ids are dense enough, else its rank among the matched
+    threads (a sort, only for sparse ids)."""
+    largest = int(threads.max())
+    if largest < 4 * len(threads) + 65_536:
+        return threads.astype(np.intp), largest + 1
+    unique, inverse = np.unique(threads, return_inverse=True)
+    return inverse.astype(np.intp), len(unique)
 
 
 def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -> None:

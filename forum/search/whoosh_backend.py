@@ -466,12 +466,15 @@ def _closest(stem: str, maxdist: int, texts: list[str]) -> str | None:
     """The most frequent word within ``maxdist`` edits of ``stem`` in ``texts``."""
     counts: collections.Counter[tuple[int, str]] = collections.Counter()
     spelling: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    distances: dict[str, int] = {}   # the sampled posts repeat their words
     for text in texts:
         for word in analysis.words(text):
             forms = analysis.word_forms(word)
             if not forms or forms[0] == stem or abs(len(forms[0]) - len(stem)) > maxdist:
                 continue
-            distance = edit_distance(forms[0], stem)
+            distance = distances.get(forms[0])
+            if distance is None:
+                distance = distances[forms[0]] = edit_distance(forms[0], stem)
             if distance <= maxdist:
                 counts[(distance, forms[0])] += 1
                 spelling[forms[0]][word] += 1
