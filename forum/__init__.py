@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from flask import Flask
 
@@ -22,8 +23,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from forum.web import init_app as init_web
 
     extensions.db.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"),
-                                render_as_batch=True, compare_type=True)
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true" or "flask_migrate" in sys.modules:
+        # Flask-Migrate only where migrations run: the `flask` command (`flask db upgrade`) and
+        # code that imported it (tests). A gunicorn worker never needs it, and it brings alembic
+        # and mako: 11 MB of every worker's memory.
+        from flask_migrate import Migrate
+        Migrate(app, extensions.db, directory=str(config.ROOT / "migrations"), render_as_batch=True, compare_type=True)
     extensions.csrf.init_app(app)
     limits.init_app(app)  # the limiter, and Retry-After on 429
     auth.init_app(app)

@@ -82,3 +82,25 @@ def test_workers_are_forked_with_the_preloaded_app_frozen():
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_serving_does_not_load_the_migration_tools_but_the_flask_command_does(tmp_path):
+    """Flask-Migrate brings alembic and mako (11 MB per worker); the app loads it only for the
+    `flask` command, where `flask db upgrade` must keep working."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "FORUM_DATABASE_URL": f"sqlite:///{tmp_path / 'forum.db'}", "FORUM_SECRET_KEY": "x",
+           "FORUM_INSTANCE_DIR": str(tmp_path), "FORUM_SEARCH_DIR": str(tmp_path / "idx")}
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    served = subprocess.run([sys.executable, "-c", "import sys, app; print(sorted(m for m in ('alembic', 'mako', "
+                             "'flask_migrate') if m in sys.modules))"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=60, check=True)
+    assert served.stdout.strip() == "[]"
+    flask = [sys.executable, "-m", "flask", "--app", "app", "db"]
+    subprocess.run([*flask, "upgrade"], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True)
+    current = subprocess.run([*flask, "current"], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "(head)" in current.stdout

@@ -233,7 +233,6 @@ class SegmentData:
             ids, weights = self._postings.get(key) or _read_postings(self.reader, field, text)   # not kept twice
             tf = weights.astype(np.float64)
             saturation = ((K1 + 1) * tf / (tf + self.norms(field, average, ids))).astype(np.float32)
-            ids = ids.astype(np.intp)   # numpy indexes with intp twice as fast as with int32
             self._make_room(ids.nbytes + saturation.nbytes)
             found = self._saturation[key] = (average, ids, saturation)
             self._cached_postings += ids.nbytes + saturation.nbytes
@@ -266,21 +265,29 @@ class SegmentData:
             found = self._containing[key] = [t for t in lexicon if part in t and len(t) >= shortest]
         return found
 
-    def mask(self, field: str, texts: Iterable[str]) -> np.ndarray:
-        """The documents having one of ``texts`` in ``field``, as a boolean mask."""
+    def mask(self, field: str, texts: Iterable[str], keep: bool = True) -> np.ndarray:
+        """The documents having one of ``texts`` in ``field``, as a boolean mask (``keep``:
+        their postings stay in the cache)."""
         found = np.zeros(self.count, dtype=bool)
         for text in texts:
-            found[self.postings(field, text)[0]] = True
+            found[self.term_ids(field, text) if keep else _read_postings(self.reader, field, text)[0]] = True
         return found
 
+    def term_ids(self, field: str, text) -> np.ndarray:
+        """The documents having ``text`` in ``field``: from the saturation cache when the term
+        was scored (title, body), else from the postings cache."""
+        scored = self._saturation.get((field, text))
+        return scored[1] if scored is not None else self.postings(field, text)[0]
+
     def cached_mask(self, field: str, texts: tuple[str, ...]) -> np.ndarray:
-        """Like ``mask``, without deleted documents, remembered (the permission scopes)."""
+        """Like ``mask``, without deleted documents, remembered as the mask alone (the
+        permission scopes: a cluster's term has a posting for each of its posts)."""
         key = (field, texts)
         found = self._scopes.get(key)
         if found is None:
             if len(self._scopes) >= SCOPE_CACHE:
                 self._scopes.clear()
-            found = self._scopes[key] = self.mask(field, texts) & self.live
+            found = self._scopes[key] = self.mask(field, texts, keep=False) & self.live
         return found
 
 
@@ -343,6 +350,7 @@ class Scorer:
                 self._avg[field] = self.searcher.avg_field_length(field) or 1.0
             ids, saturation = seg.saturation(field, text, self._avg[field])
             if len(ids):
+                ids = ids.astype(np.intp)   # kept as int32; numpy indexes twice as fast with intp
                 acc[ids] += saturation * (idf * boost)
         if touched is not None and len(ids):
             touched.append(ids)

@@ -6,7 +6,8 @@ import dataclasses
 import datetime as dt
 import math
 
-from sqlalchemy import Select, and_, false, or_, select, union_all
+from sqlalchemy import Boolean, DateTime, Integer, Select, and_, bindparam, column, false, or_, select, text
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -103,14 +104,25 @@ MAX_MERGED_BOARDS = 200   # SQLite allows 500 parts in one compound SELECT (two 
 def _newest_per_board(board_ids: list[int], limit: int):
     """The ``limit`` newest threads of each board (pinned and not, each read in the order of
     ``ix_threads_board_listing``), as one UNION ALL: a bounded walk of the index per board
-    instead of sorting every thread of the visible boards (a million posts: 400 ms → 2 ms)."""
-    parts = [
-        select(Thread.id.label("id"), Thread.last_activity_at.label("at"))
-        .where(Thread.board_id == board_id, Thread.is_pinned.is_(pinned))
-        .order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit).subquery()
-        for board_id in board_ids for pinned in (False, True)
-    ]
-    return union_all(*(select(part) for part in parts)).subquery()
+    instead of sorting every thread of the visible boards (a million posts: 400 ms → 2 ms).
+    The statement is built once per number of boards, with the boards as parameters: built
+    per request with SQLAlchemy's expression language, its two parts per board cost more
+    than running it (a member of eight clusters: 20 ms)."""
+    statement = _UNION_BY_COUNT.get(len(board_ids))
+    if statement is None:
+        parts = [f"SELECT * FROM (SELECT id, last_activity_at AS at FROM threads WHERE board_id = :b{n} "
+                 f"AND is_pinned = :{flag} ORDER BY last_activity_at DESC, id DESC LIMIT :newest) AS p{n}{flag[0]}"
+                 for n in range(len(board_ids)) for flag in ("unpinned", "pinned")]
+        statement = (text(" UNION ALL ".join(parts))
+                     .bindparams(bindparam("pinned", type_=Boolean), bindparam("unpinned", type_=Boolean))
+                     .columns(column("id", Integer), column("at", DateTime)))
+        if len(_UNION_BY_COUNT) < MAX_MERGED_BOARDS:
+            _UNION_BY_COUNT[len(board_ids)] = statement
+    values = {f"b{n}": board_id for n, board_id in enumerate(board_ids)}
+    return statement.bindparams(pinned=True, unpinned=False, newest=limit, **values).subquery()
+
+
+_UNION_BY_COUNT: dict[int, TextualSelect] = {}
 
 
 def visible_clusters(user: Viewer) -> list[Cluster]:
