@@ -167,7 +167,8 @@ class SegmentData:
     """Per-segment columns, read once, as numpy arrays indexed by document number: thread id,
     creation time and field lengths, the live documents, and the documents of each scope.
     Compact types (int32 ids, one byte per field length, float32 postings weights and
-    saturations; float64 only in the arithmetic): the columns take 17 bytes per post, the
+    saturations; float64 only in the arithmetic): the columns take 15 bytes per post and one
+    more per remembered permission scope, the
     postings cache at most ``POSTINGS_CACHE`` bytes per segment."""
 
     def __init__(self, reader):
@@ -554,7 +555,8 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
         return (seg, offset, ids[keep], scores[keep]) if keep.any() else None
 
     leaves = list(searcher.leaf_searchers())
-    # the second-largest segment and any larger than it but the largest go to another core
+    # every large segment but the largest goes to the helper thread (the second core) while
+    # this thread scores the largest and the small ones
     large = sorted((i for i, (leaf, _o) in enumerate(leaves) if leaf.reader().doc_count_all() >= PARALLEL_POSTS),
                    key=lambda i: -leaves[i][0].reader().doc_count_all())[1:]
     pending = {i: _pool().submit(score, *leaves[i]) for i in large}
