@@ -170,6 +170,41 @@ def test_segments_scored_in_a_second_thread_give_the_same_results(world, app, mo
     assert any(total for total, _items in serial)
 
 
+def test_a_prepared_query_scores_a_segment_without_reading_the_whole_index(world, app):
+    """Segments scored in the helper thread may read only their own files: after ``prepare``
+    (in the request's thread) scoring asks for no document frequency and no average length,
+    which read every segment. A query with a part only Whoosh's matchers score is not
+    prepared, so it is scored serially."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Segmente gibt es nur im Whoosh-Index")
+    from whoosh import query as wq
+
+    from forum.search import query as search_query
+
+    factories.thread(world.board_a, world.member, "Wärmepumpe im Altbau", "Förderung der Wärmepumpe, Azubi gesucht")
+    service.drain()
+    backend = service.backend()
+    searcher = backend._searcher()
+    cache = backend._generation(searcher)
+    q = search_query.build(search_query.parse('Wärmepumpe Förderung "Wärmepumpe im Altbau" -Keller'),
+                           search_query.Marks(), known=cache.known, expand=cache.expand, contains=cache.contains)
+    scorer = Scorer(searcher, cache.doc_frequency)
+    assert scorer.prepare(q)
+
+    def whole_index(*_args):
+        raise AssertionError("liest den ganzen Index")
+
+    scorer.doc_frequency = whole_index
+    scorer.searcher = type("NoIndex", (), {"avg_field_length": whole_index, "doc_count_all": whole_index})()
+    found = 0
+    for leaf, _offset in searcher.leaf_searchers():
+        seg = backend._segment(leaf.reader())
+        ids, _scores = scorer.for_segment(np.ones(seg.count, dtype=bool)).matches(q, leaf, seg)
+        found += len(ids)
+    assert found
+    assert not Scorer(searcher).prepare(wq.Or([wq.Term("body", "warmepump"), wq.FuzzyTerm("body", "warmepume")]))
+
+
 def test_a_text_continued_in_a_reply_keeps_the_evidence_of_both_parts(world):
     # both words equally rare, every post as long: the best posts alone tie, and the single
     # post, created first, would win the tie

@@ -339,6 +339,24 @@ class Scorer:
         scorer._idf, scorer._avg, scorer.allowed = self._idf, self._avg, allowed
         return scorer
 
+    def prepare(self, q: wq.Query) -> bool:
+        """Looks up, in this thread, everything of ``q`` that reads the whole index (document
+        frequencies and average lengths go through every segment's files), so that segments
+        can then be scored in parallel threads, each reading only its own segment's files
+        (Whoosh's files are not safe to read from two threads at once). False when ``q`` has
+        a part scored through Whoosh's matchers, which read the whole index while scoring."""
+        for leaf in q.leaves():
+            if isinstance(leaf, wq.Term):
+                self._idf_of(leaf.fieldname, leaf.text)
+            elif isinstance(leaf, wq.Phrase) and leaf.words and not leaf.char_ranges:
+                for word in leaf.words:
+                    self._idf_of(leaf.fieldname, word)
+            elif not (leaf is wq.NullQuery or isinstance(leaf, type(wq.NullQuery))):
+                return False
+            if leaf.field() is not None and leaf.field() not in self._avg:
+                self._avg[leaf.field()] = self.searcher.avg_field_length(leaf.field()) or 1.0
+        return True
+
     def _term(self, seg: SegmentData, field: str, text, boost: float, acc: np.ndarray,
               touched: list | None = None) -> None:
         idf = self._idf_of(field, text)
@@ -371,7 +389,7 @@ class Scorer:
             acc += positive
             if touched is not None:
                 touched.append(np.flatnonzero(positive))
-        elif isinstance(q, wq.Or) and q.scale and len(q.subqueries) > 1:
+        elif _coordinated_or(q):
             ids, scores = self._coordinated(q.subqueries, leaf, seg, boost)
             acc[ids] += scores
             if touched is not None:
@@ -398,7 +416,7 @@ class Scorer:
         """The documents ``q`` matches in the segment (ascending) and their scores. A query of
         several words is scored sparsely (``_coordinated``), anything else through a dense
         score array."""
-        if isinstance(q, wq.Or) and q.scale and len(q.subqueries) > 1:
+        if _coordinated_or(q):
             return self._coordinated(q.subqueries, leaf, seg, getattr(q, "boost", 1.0))
         if isinstance(q, wq.AndNot):
             ids, scores = self.matches(q.a, leaf, seg)
@@ -510,6 +528,11 @@ class Scorer:
         return passage_bonus(hits, weights)
 
 
+def _coordinated_or(q: wq.Query) -> bool:
+    """An OR of several clauses with the bonus for matching more of them (a query's words)."""
+    return isinstance(q, wq.Or) and bool(q.scale) and len(q.subqueries) > 1
+
+
 @dataclasses.dataclass
 class Best:
     """The best visible matching post of each thread, as parallel arrays: the sort key (score,
@@ -559,6 +582,8 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
     # this thread scores the largest and the small ones
     large = sorted((i for i, (leaf, _o) in enumerate(leaves) if leaf.reader().doc_count_all() >= PARALLEL_POSTS),
                    key=lambda i: -leaves[i][0].reader().doc_count_all())[1:]
+    if large and not scorer.prepare(q):
+        large = []
     pending = {i: _pool().submit(score, *leaves[i]) for i in large}
     results = [None if i in pending else score(*leaves[i]) for i in range(len(leaves))]
     for i, future in pending.items():

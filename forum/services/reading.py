@@ -7,9 +7,9 @@ import datetime as dt
 import math
 
 from sqlalchemy import Boolean, DateTime, Integer, Select, and_, bindparam, column, false, or_, select, text
-from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.selectable import TextualSelect
 
 from forum import permissions
 from forum.extensions import db
