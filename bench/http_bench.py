@@ -9,7 +9,9 @@ a fresh SQLite instance under bench/out/, rebuilds the search index, adds a thre
 replies, serves the app with gunicorn (sync workers) and loads each page as a signed-in member
 with wrk on 127.0.0.1. It prints req/s, p50 and p99 per page, each page's throughput as a
 fraction of /healthz in the same run (comparable across machines), and the resident memory of
-every worker.
+every worker. One row loads the thread page while a third client posts two replies a second
+into that thread (every write makes each worker render its cached pages again), and one row
+posts replies as fast as wrk can.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -37,6 +40,8 @@ SIZES = {
     "large": ["--users", "10000", "--clusters", "20", "--boards-per-cluster", "6", "--threads", "100000"],
 }
 PASSWORD = "bench-passwort-123"
+WRITES_PER_SECOND = 2   # a very busy cluster forum; see wrk_while_writing
+WARM_UP_SECONDS = 1
 
 PREPARE = textwrap.dedent("""
     import json, random
@@ -207,12 +212,16 @@ def bench(size: str, workers: int, cache: str, env: dict, info: dict, args, out:
             ("500-reply thread, tree", f"/t/{info['big_thread']}?view=tree"),
             ("search", "/search?q=" + urllib.parse.quote("Wärmepumpe Förderung")),
         ]
-        for _name, path in pages:  # warm every worker's caches once
-            for _ in range(workers * 2):
-                wrk_once(base + path, session)
+        for _name, path in pages:
+            # Warm every worker: one request after the other would mostly reach the same idle
+            # worker, and another's first search at a million posts (reading the segments'
+            # columns, about 0.5 s) would then fall into the measurement as its p99.
+            wrk(base + path, WARM_UP_SECONDS, args.connections, session)
         rows = []
         for name, path in pages:
             rows.append({"page": name, **wrk(base + path, args.duration, args.connections, session)})
+        rows.append({"page": f"thread + {WRITES_PER_SECOND} replies/s",
+                     **wrk_while_writing(base + pages[4][1], args, session, f"{base}/api/v1/threads/{info['thread']}/posts", token)})
         script = out / "reply.lua"
         script.write_text(REPLY_LUA.replace("TOKEN", token))
         rows.append({"page": "post a reply (API)",
@@ -228,11 +237,37 @@ def bench(size: str, workers: int, cache: str, env: dict, info: dict, args, out:
         server.wait(timeout=30)
 
 
-def wrk_once(url: str, cookie: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""), headers={"Cookie": cookie})
-    conn.getresponse().read()
+def wrk_while_writing(url: str, args, cookie: str, reply_url: str, token: str) -> dict:
+    """The thread page under load while replies arrive in that very thread through the API,
+    WRITES_PER_SECOND of them, from a third client: every reply changes the database, so each
+    worker's cached pages are rendered again after it (the page cache's worst case)."""
+    stop = threading.Event()
+    written = []
+    parts = urllib.parse.urlsplit(reply_url)
+
+    def writer() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        body = json.dumps({"body": "Bei uns läuft die Wärmepumpe im Altbau seit zwei Wintern ohne Ärger."})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        next_at = time.monotonic()
+        while not stop.is_set():
+            conn.request("POST", parts.path, body, headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 201:
+                written.append(time.monotonic())
+            next_at += 1 / WRITES_PER_SECOND
+            stop.wait(max(0.0, next_at - time.monotonic()))
+
+    thread = threading.Thread(target=writer, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    try:
+        result = wrk(url, args.duration, args.connections, cookie)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    return {**result, "writes": len(written), "write_seconds": time.monotonic() - started}
 
 
 def main() -> None:
@@ -267,6 +302,11 @@ def main() -> None:
     for row in results:
         print(f"{row['size']:<7} {row['workers']:>7} {row['cache']:>5}  {row['page']:<26} {row['rps']:>8.1f} {row['p50']:>8.1f} "
               f"{row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} {row['rss_max']:>7.0f} {row['pss_max']:>7.0f}")
+    writes = [row for row in results if "writes" in row]
+    if writes:
+        print("\nreplies written during the 'thread + replies/s' rows: "
+              + ", ".join(f"{row['size']}/{row['workers']}/{row['cache']} {row['writes']} in {row['write_seconds']:.1f} s"
+                          for row in writes))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 several processes writing at once."""
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -224,6 +225,49 @@ def test_segment_columns_read_at_once_equal_whooshs_own_values(world, app):
             assert np.array_equal(seg.field_lengths(field, slice(None)), np.array(expected, dtype=np.float32)), field
             assert seg.lengths[field].dtype == np.uint8
         assert 0 in seg.field_lengths("body", slice(None)).tolist()   # the emoji post
+
+
+def test_a_new_worker_reads_the_index_before_its_first_request(world, app, monkeypatch):
+    """gunicorn's post_worker_init warms the search: the index opened and every segment's
+    columns read, so the first search reads no column of its own."""
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("Whoosh-Spalten")
+    from types import SimpleNamespace
+
+    from forum import gunicorn_conf
+    from forum.search import scoring
+
+    for n in range(3):
+        factories.reply(world.thread_a, world.member, f"Antwort {n} zur Wärmepumpe")
+    service.rebuild()
+    engine = service.backend()
+    engine._forget()                                  # as in a freshly forked worker
+    assert engine._segments == {}
+    gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))
+    searcher = engine._searcher()
+    assert {leaf.reader().segment().segment_id() for leaf, _offset in searcher.leaf_searchers()} == set(engine._segments)
+    read = []
+    monkeypatch.setattr(scoring, "_read_int_column", lambda *args: read.append(args) or pytest.fail("column read again"))
+    assert service.search(world.member, service.Params(q="Wärmepumpe")).total == 1
+    assert read == []
+
+
+def test_warming_a_missing_or_broken_index_leaves_it_to_the_first_request(world, app, monkeypatch, caplog):
+    """No index yet: the warm-up builds nothing (the first request's repair does). A failing
+    warm-up is logged and never stops the worker."""
+    whoosh = app.config["SEARCH_BACKEND"] != "postgres"
+    if whoosh:
+        shutil.rmtree(index_dir(app), ignore_errors=True)
+        service.backend()._forget()
+    assert service.warm_up() is False
+    if whoosh:
+        assert not index_dir(app).exists() or not any(index_dir(app).iterdir())
+    service.rebuild()
+    assert service.warm_up() is True
+    monkeypatch.setattr(type(service.backend()), "warm_up", lambda self: 1 / 0)
+    with caplog.at_level(logging.WARNING, logger=app.logger.name):
+        assert service.warm_up() is False
+    assert "Vorwärmen fehlgeschlagen" in caplog.text
 
 
 def test_positions_from_the_stored_text_equal_the_indexed_ones(world, app):

@@ -84,6 +84,27 @@ def test_workers_are_forked_with_the_preloaded_app_frozen():
         gc.unfreeze()
 
 
+def test_the_master_compiles_every_template_once_before_forking(app):
+    """Workers share the compiled templates instead of compiling them on their first requests."""
+    import gc
+    from types import SimpleNamespace
+
+    from forum import gunicorn_conf
+
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+    assert not any(key[1] == "threads/show.html" for key in app.jinja_env.cache.keys())
+    try:
+        gunicorn_conf.pre_fork(server, None)
+        cached = {key[1] for key in app.jinja_env.cache.keys()}
+        assert {"base.html", "threads/show.html", "clusters/board.html", "mail/notification.txt"} <= cached
+        assert app.config["TEMPLATES_PRECOMPILED"]
+        compiled = app.jinja_env.get_template("threads/show.html")
+        gunicorn_conf.pre_fork(server, None)              # the next fork compiles nothing again
+        assert app.jinja_env.get_template("threads/show.html") is compiled
+    finally:
+        gc.unfreeze()
+
+
 def test_serving_does_not_load_the_migration_tools_but_the_flask_command_does(tmp_path):
     """Flask-Migrate brings alembic and mako (11 MB per worker); the app loads it only for the
     `flask` command, where `flask db upgrade` must keep working."""

@@ -105,3 +105,7 @@ class Backend(Protocol):
 
     def suggest(self, prefix: str, scope: Scope, limit: int = 8) -> list[str]:
         """Completions for a word being typed, taken only from posts in ``scope``."""
+
+    def warm_up(self) -> None:
+        """Reads now what every search reads first, so a new worker's first search is as
+        fast as the others."""

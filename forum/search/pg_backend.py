@@ -378,6 +378,10 @@ class PgBackend:
                 marks.stems.update(analysis.word_forms(best))
         return (replacements, extra) if replacements else None
 
+    def warm_up(self) -> None:
+        """Nothing to read ahead: the index lives in the database, and the vocabulary a
+        process remembers is fetched with the first search that needs it."""
+
     def suggest(self, prefix: str, scope: Scope, limit: int = 8) -> list[str]:
         folded = analysis.fold(prefix.strip())
         where = _where(Query("", frozenset(), scope=scope))

@@ -116,6 +116,21 @@ def _drain_quietly(wait: float = 0.0) -> None:
         current_app.logger.warning("Suchindex: Abgleich verschoben, die Warteschlange bleibt stehen.", exc_info=True)
 
 
+def warm_up() -> bool:
+    """For a new worker before its first request (gunicorn's ``post_worker_init``): reads
+    what every search needs, if the index is there. Never fails the worker: a problem is
+    logged, and the first search then takes the normal path (which also repairs the index)."""
+    try:
+        engine = backend()
+        if not engine.ready():
+            return False
+        engine.warm_up()
+        return True
+    except Exception:  # noqa: BLE001 - a cold cache is no reason to stop a worker
+        current_app.logger.warning("Suchindex: Vorwärmen fehlgeschlagen, die erste Suche liest ihn.", exc_info=True)
+        return False
+
+
 # -- keeping the index in step ------------------------------------------------------------
 
 def drain(wait: float = 0.0) -> int:

@@ -258,6 +258,15 @@ class WhooshBackend:
             found = self._segments[key] = SegmentData(reader)
         return found.follow(reader)
 
+    def warm_up(self) -> None:
+        """Opens the searcher and reads every segment's columns (thread, date, field
+        lengths): at a million posts about 0.4 s that would otherwise fall on the first search
+        of each new worker."""
+        searcher = self._searcher()
+        self._generation(searcher)
+        for leaf, _offset in searcher.leaf_searchers():
+            self._segment(leaf.reader())
+
     def search(self, request: Query) -> Result:
         filters = _filters(request)
         if filters is None:
