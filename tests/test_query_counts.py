@@ -540,3 +540,37 @@ def test_the_whole_table_check_tells_narrow_counts_from_wide_ones():
     assert not _counts_whole_table("SELECT count(*) FROM posts WHERE posts.thread_id = ? AND posts.id < ?")
     assert not _counts_whole_table("SELECT posts.thread_id, count(posts.id) FROM posts WHERE posts.thread_id IN (?, ?)")
     assert not _counts_whole_table("SELECT count(*) FROM notifications WHERE notifications.user_id = ?")
+
+
+def test_the_flat_view_reads_a_long_thread_along_an_index(world, db):
+    """Page 1 of a thread with thousands of replies reads its 20 posts in index order
+    (``ix_posts_thread_created``) instead of sorting the whole thread on every view."""
+    from sqlalchemy import event
+
+    from forum.models import Thread
+    from forum.services import reading
+
+    seen = []
+
+    def remember(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        thread = db.session.get(Thread, world.thread_a.id)
+        reading.thread_page(thread, "flat", 1, 20, world.member)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    statement, parameters = next((s, p) for s, p in seen if "ORDER BY posts.created_at, posts.id" in s)
+    raw = db.session.connection().connection.dbapi_connection
+    cursor = raw.cursor()
+    if db.engine.dialect.name == "postgresql":
+        cursor.execute("SET LOCAL enable_sort = off")   # a sort then shows only if no index gives the order
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Sort" not in plan and "ix_posts_thread_created" in plan, plan
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert "TEMP B-TREE" not in plan and "ix_posts_thread_created" in plan, plan
+    db.session.rollback()

@@ -115,6 +115,9 @@ class Post(db.Model):
     __table_args__ = (
         Index("ix_posts_thread_path", "thread_id", "path"),
         Index("ix_posts_thread_id", "thread_id", "id"),
+        # the flat view's order: page 1 of a thread with thousands of replies reads 20 index
+        # entries instead of sorting the whole thread (and page_of_post counts along it)
+        Index("ix_posts_thread_created", "thread_id", "created_at", "id"),
         Index("ix_posts_thread_branch", "thread_id", "branch_id"),
         Index("ix_posts_thread_depth", "thread_id", "depth", "id"),
         Index("ix_posts_author", "author_id", "id"),
