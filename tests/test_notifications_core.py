@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from forum.models import Notification, Reaction, Watch
 from forum.services import notifications, reactions, unread, watching
+from tests import bulk_factories as bulk
 from tests import factories
 
 
@@ -219,6 +220,27 @@ def test_unread_counts_and_jump_to_first_unread(world, db, client, login):
     assert "neu</a>" not in client.get(f"/b/{world.board_a.id}").get_data(as_text=True)
     factories.reply(world.thread_a, world.manager, "Drei")
     assert unread.counts(world.member, [world.thread_a])[world.thread_a.id].count == 1
+
+
+def test_a_list_counts_at_most_99_unread_posts_per_thread(world, db, client, login):
+    """However many unread posts a thread has, a list walks at most a hundred of them ("mehr
+    als 99 neu"); below that the count stays exact: deleted posts and one's own not counted."""
+    ids = bulk.replies(world.thread_a.id, [world.manager.id], 150)
+    db.session.commit()
+    found = unread.counts(world.member, [world.thread_a])[world.thread_a.id]
+    assert (found.count, found.more, found.first_post_id) == (99, True, min(ids))
+    other = factories.thread(world.board_a, world.manager, "Kurze Frage zur Dämmung")
+    factories.reply(other, world.manager, "Eine Antwort")
+    factories.reply(other, world.member, "Meine eigene Antwort")
+    gone = factories.reply(other, world.manager, "Gleich wieder gelöscht")
+    gone.deleted_at = gone.created_at
+    db.session.commit()
+    both = unread.counts(world.member, [world.thread_a, other])
+    assert (both[other.id].count, both[other.id].more) == (2, False)
+    assert both[world.thread_a.id] == found
+    login(world.member)
+    board = client.get(f"/b/{world.board_a.id}").get_data(as_text=True)
+    assert "mehr als 99 neu" in board and "2 neu" in board
 
 
 def test_mark_board_read(world, client, login):
