@@ -260,8 +260,8 @@ class WhooshBackend:
 
     def warm_up(self) -> None:
         """Opens the searcher and reads every segment's columns (thread, date, field
-        lengths): at a million posts about 0.4 s that would otherwise fall on the first search
-        of each new worker."""
+        lengths): at a million posts about 0.1 s of the first search of each new worker (the
+        rest, about 0.25 s, is its own terms' postings and the viewer's permission masks)."""
         searcher = self._searcher()
         self._generation(searcher)
         for leaf, _offset in searcher.leaf_searchers():
