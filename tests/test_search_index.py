@@ -264,8 +264,8 @@ def test_warming_a_missing_or_broken_index_leaves_it_to_the_first_request(world,
     service.rebuild()
     assert service.warm_up() is True
     monkeypatch.setattr(type(service.backend()), "warm_up", lambda self: 1 / 0)
-    # the logger itself, not caplog: alembic's fileConfig in the migration tests disables the
-    # loggers that exist when it runs, in whichever test process it runs
+    # the app's logger itself, not caplog: in whole-suite runs caplog saw nothing here (the
+    # logging set-up an earlier test in the same process leaves behind), the call is what counts
     logged = []
     monkeypatch.setattr(app.logger, "warning", lambda message, *args, **kwargs: logged.append(message))
     assert service.warm_up() is False
