@@ -37,28 +37,24 @@ errorlog = "-"
 loglevel = os.environ.get("FORUM_LOG_LEVEL", "info")
 
 
-def pre_fork(server, _worker) -> None:
-    """In the master, before each worker is forked: the templates are compiled once, here, so
-    every worker shares them instead of compiling its own on its first requests (a new worker's
-    first thread page: 125 → 63 ms; 13 ms once warm). Then the preloaded app's objects (hundreds of
-    thousands: Flask, SQLAlchemy, Whoosh, the catalogs, the templates) move out of the cyclic
-    garbage collector's reach. A full collection in a worker walked all of them — about 80 ms,
-    every few requests, which was the p99 of the pages — and wrote to their pages, un-sharing
-    the workers' memory."""
-    app = server.app.wsgi() if server is not None else None
-    if hasattr(app, "jinja_env") and not app.config.get("TEMPLATES_PRECOMPILED"):
-        compile_templates(app)
+def when_ready(server) -> None:
+    """In the master, once, before the first worker is forked: every template of the app (not
+    of the libraries) is compiled here, so the workers share them instead of each compiling its
+    own on its first requests (a new worker's first thread page: 125 → 63 ms; 13 ms once warm)."""
+    app = server.app.wsgi()
+    for name in app.jinja_env.list_templates():
+        if name.endswith((".html", ".txt")):
+            app.jinja_env.get_template(name)
+
+
+def pre_fork(_server, _worker) -> None:
+    """In the master, before each worker is forked: the preloaded app's objects (hundreds of
+    thousands: Flask, SQLAlchemy, Whoosh, the catalogs, the compiled templates) move out of the
+    cyclic garbage collector's reach. A full collection in a worker walked all of them — about
+    80 ms, every few requests, which was the p99 of the pages — and wrote to their pages,
+    un-sharing the workers' memory."""
     gc.collect()
     gc.freeze()
-
-
-def compile_templates(app) -> int:
-    """Loads every template of the app (not of the libraries) into Jinja's cache."""
-    names = [name for name in app.jinja_env.list_templates() if name.endswith((".html", ".txt"))]
-    for name in names:
-        app.jinja_env.get_template(name)
-    app.config["TEMPLATES_PRECOMPILED"] = True
-    return len(names)
 
 
 def post_worker_init(worker) -> None:

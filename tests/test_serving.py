@@ -94,12 +94,11 @@ def test_the_master_compiles_every_template_once_before_forking(app):
     server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
     assert not any(key[1] == "threads/show.html" for key in app.jinja_env.cache.keys())
     try:
-        gunicorn_conf.pre_fork(server, None)
+        gunicorn_conf.when_ready(server)
         cached = {key[1] for key in app.jinja_env.cache.keys()}
         assert {"base.html", "threads/show.html", "clusters/board.html", "mail/notification.txt"} <= cached
-        assert app.config["TEMPLATES_PRECOMPILED"]
         compiled = app.jinja_env.get_template("threads/show.html")
-        gunicorn_conf.pre_fork(server, None)              # the next fork compiles nothing again
+        gunicorn_conf.pre_fork(server, None)              # forking compiles nothing again
         assert app.jinja_env.get_template("threads/show.html") is compiled
     finally:
         gc.unfreeze()
