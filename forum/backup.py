@@ -40,7 +40,7 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 
-from forum.config import ROOT
+from forum.config import ROOT, private_file, private_folder
 from forum.extensions import db
 
 FORMAT = "clusterforum-backup"
@@ -89,6 +89,7 @@ def backup(directory: Path, force: bool = False) -> Manifest:
     target = directory / DATA_FILES[kind]
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_file(partial)   # 0600 before a byte is written; sqlite3 and pg_dump keep the mode
     try:
         if kind == "sqlite":
             counts, revision = _backup_sqlite(partial)
@@ -104,6 +105,8 @@ def backup(directory: Path, force: bool = False) -> Manifest:
         files={target.name: {"sha256": _sha256(target), "bytes": target.stat().st_size}},
     )
     written = directory / (MANIFEST + ".partial")
+    written.unlink(missing_ok=True)
+    private_file(written)
     fields = dataclasses.asdict(manifest)
     ordered = {"format": fields.pop("format"), "format_version": fields.pop("format_version"), **fields}
     written.write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -121,7 +124,7 @@ def _prepare(directory: Path, force: bool) -> None:
             raise BackupError(_("Der Ordner „%(path)s“ ist nicht leer. Bitte einen leeren Ordner angeben "
                                 "oder mit --force eine frühere Sicherung darin überschreiben.", path=directory))
         (directory / MANIFEST).unlink(missing_ok=True)   # until the new one is written, the folder is no backup
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory)   # a backup holds everything the database does: the forum's user only
 
 
 def _backup_sqlite(partial: Path) -> tuple[dict[str, int], str | None]:

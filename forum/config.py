@@ -5,10 +5,13 @@ extensions read, so the rest of the code reads one place only.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +42,8 @@ DEFAULTS: dict[str, object] = {
     "ADMINS_READ_ALL": False,
     "BASE_URL": None,
     "PASSWORD_RESET_MAX_AGE": 2 * 60 * 60,
+    # Days an API token works after it was issued (POST /api/v1/tokens).
+    "API_TOKEN_DAYS": 90,
     # Failed log-ins (web and POST /api/v1/tokens), counted in Flask-Limiter's storage: per
     # log-in name (whether or not the account exists) and per IP address.
     "LOGIN_THROTTLE_ACCOUNT": "5 per 15 minutes",
@@ -74,15 +79,19 @@ def load(app: Flask, overrides: dict | None = None) -> None:
     if overrides:
         app.config.from_mapping(overrides)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     config = app.config
     config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'forum.db'}")
     config.setdefault("SQLALCHEMY_DATABASE_URI", config["DATABASE_URL"])
+    _private_sqlite_files(str(config["SQLALCHEMY_DATABASE_URI"]), instance)
+    if config["SEARCH_BACKEND"] == "whoosh":
+        private_folder(Path(config["SEARCH_DIR"]))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     config["RATELIMIT_KEY_PREFIX"] = str(config["RATELIMIT_KEY_PREFIX"] or "")  # FORUM_…=42 is read as JSON
     config["MAIL_PORT"] = int(config["MAIL_PORT"])
+    config["API_TOKEN_DAYS"] = max(1, int(config["API_TOKEN_DAYS"]))
     config["PAGE_CACHE"] = config["PAGE_CACHE"] not in (False, 0, "0", "false", "False", "no")
     config["PAGE_CACHE_MB"] = float(config["PAGE_CACHE_MB"])
     config["SEARCH_REINDEX_MB"] = max(16, int(config["SEARCH_REINDEX_MB"]))
@@ -93,8 +102,55 @@ def load(app: Flask, overrides: dict | None = None) -> None:
 
 
 def _instance_secret(path: Path) -> str:
-    """The session key, generated once and kept in the instance folder."""
+    """The session key, generated once and kept in the instance folder, readable by the
+    forum's own user only (created so, never readable by others for a moment)."""
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        with contextlib.suppress(FileExistsError):   # another process made it just now
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_hex(32))
+    _owner_only(path, 0o600)
     return path.read_text().strip()
+
+
+# -- files with secrets: the forum's own user only -------------------------------------------------
+# The database (password hashes, TOTP secrets, private threads), the secret key, backups and the
+# search index (the text of private posts) are readable by the forum's user only: folders 0700,
+# files 0600, whatever the umask. Existing ones are tightened at start.
+
+def private_folder(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Creates ``path`` empty with mode 0600 if missing, or tightens an existing one."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    _owner_only(path, 0o600)
+
+
+def _owner_only(path: Path, mode: int) -> None:
+    with contextlib.suppress(PermissionError):   # not ours (a shared folder): left as it is
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+
+
+def _private_sqlite_files(uri: str, instance: Path) -> None:
+    """SQLite makes its -wal and -shm files with the mode of the database file, so a database
+    file created 0600 here, before the first connection, keeps all three private."""
+    try:
+        url = make_url(uri)
+    except Exception:   # noqa: BLE001 - a bad URL is reported when the engine is made
+        return
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database) if Path(database).is_absolute() else instance / database   # Flask-SQLAlchemy's rule
+    if not path.parent.is_dir():
+        return
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            _owner_only(extra, 0o600)

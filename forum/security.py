@@ -11,6 +11,10 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    # Inside ProxyFix (forum.serving wraps the app after this), so behind a proxy configured
+    # with FORUM_PROXY_HOPS the scheme it reports is the one seen here.
+    app.wsgi_app = SecureCookies(app.wsgi_app)
+
     @app.after_request
     def headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -22,6 +26,31 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/") or response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store" if _private(request) else "no-cache")
         return response
+
+
+class SecureCookies:
+    """Every cookie set in answer to an HTTPS request is marked ``Secure`` — the session, the
+    remember-me cookie and any other — so a browser never sends it over plain HTTP. Plain HTTP
+    (``make run`` on 127.0.0.1) keeps working: there the cookies stay as they are.
+    (``SESSION_COOKIE_SECURE`` would be all or nothing; HttpOnly and SameSite=Lax are set in
+    forum/config.py.)"""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def start(status, headers, exc_info=None):
+            headers = [(name, _secure(value) if name.lower() == "set-cookie" else value) for name, value in headers]
+            return start_response(status, headers, exc_info)
+        return self.wsgi_app(environ, start)
+
+
+def _secure(cookie: str) -> str:
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    return cookie if "secure" in flags else cookie + "; Secure"
 
 
 def _private(req) -> bool:
