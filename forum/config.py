@@ -42,6 +42,8 @@ DEFAULTS: dict[str, object] = {
     "ADMINS_READ_ALL": False,
     "BASE_URL": None,
     "PASSWORD_RESET_MAX_AGE": 2 * 60 * 60,
+    # How long the link that confirms a new e-mail address works (forum/services/email_change.py).
+    "EMAIL_CHANGE_MAX_AGE": 24 * 60 * 60,
     # Days an API token works after it was issued (POST /api/v1/tokens).
     "API_TOKEN_DAYS": 90,
     # Failed log-ins (web and POST /api/v1/tokens), counted in Flask-Limiter's storage: per

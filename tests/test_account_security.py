@@ -101,3 +101,75 @@ def test_cookies_are_secure_over_https_and_behind_a_proxy_but_plain_http_still_w
     # without a trusted proxy, a client's X-Forwarded-Proto is not believed
     untrusted = _log_in(app.test_client(), world.member, headers={"X-Forwarded-Proto": "https"})
     assert "secure" not in _flags(untrusted["session"])
+
+
+# -- (a) changing the e-mail address ----------------------------------------------------------
+
+def _confirmation_path(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(r"https?://forum\.test(/konto/email/bestaetigen/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_a_new_email_address_needs_the_password_and_the_link_from_the_new_mailbox(world, db, client, login,
+                                                                                    smtp_server, app):
+    """Issue 15, point 11 (a): a signed-in session alone cannot redirect the account's mail
+    (and so its password reset): the password is asked, the address changes only when the
+    link sent to the new address is confirmed, once, and the old address is told."""
+    from forum.models import User
+    from forum.services import accounts, email_change
+
+    login(world.member)
+    old = world.member.email
+    client.post("/konto", data={"display_name": "Mia", "email": "angreifer@example.net", "locale": "de"})
+    wrong = client.post("/konto/email", data={"email": "neu@example.net", "password": "geraten"})
+    assert wrong.status_code == 400 and "Das Passwort stimmt nicht." in wrong.get_data(as_text=True)
+    assert smtp_server.messages == [] and db.session.get(User, world.member.id).email == old
+
+    asked = client.post("/konto/email", data={"email": "neu@example.net", "password": factories.PASSWORD})
+    assert asked.status_code == 302
+    notice, confirmation = smtp_server.messages
+    assert notice["To"] == old and "neu@example.net" in notice.get_body(("plain",)).get_content()
+    assert "ändern Sie bitte sofort Ihr Passwort" in notice.get_body(("plain",)).get_content()
+    assert confirmation["To"] == "neu@example.net"
+    path = _confirmation_path(confirmation)
+    db.session.expire_all()
+    assert db.session.get(User, world.member.id).email == old          # nothing changed yet
+
+    page = client.get(path)                                              # opening the link writes nothing
+    assert page.status_code == 200 and "neu@example.net" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, world.member.id).email == old
+    assert client.post(path).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, world.member.id).email == "neu@example.net"
+    again = client.post(path, follow_redirects=True)                     # single use
+    assert "abgelaufen oder wurde schon verwendet" in again.get_data(as_text=True)
+
+    member = db.session.get(User, world.member.id)
+    token = email_change.make_token(member, "dritte@example.net")
+    accounts.set_password(member, "ein-ganz-neues-passwort")             # the advice to the old address
+    assert email_change.read_token(token) is None
+    token = email_change.make_token(member, "dritte@example.net")
+    app.config["EMAIL_CHANGE_MAX_AGE"] = -1
+    assert email_change.read_token(token) is None                        # time-limited
+    app.config["EMAIL_CHANGE_MAX_AGE"] = 3600
+    assert email_change.read_token(token[:-2] + "xx") is None            # signed
+    assert email_change.read_token(token) is not None
+
+
+def test_an_address_taken_meanwhile_or_smtp_down_is_a_german_error(world, db, client, login, app):
+    """Issue 15, point 11 (a): no 500 and no change when the address is another account's or
+    the mail cannot be sent."""
+    from forum.models import User
+
+    login(world.member)
+    taken = client.post("/konto/email", data={"email": world.manager.email.upper(), "password": factories.PASSWORD})
+    assert taken.status_code == 400 and "schon ein Konto" in taken.get_data(as_text=True)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1)             # nobody listens there
+    down = client.post("/konto/email", data={"email": "neu@example.net", "password": factories.PASSWORD},
+                       follow_redirects=True)
+    assert down.status_code == 400 and "konnte gerade nicht versendet werden" in down.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, world.member.id).email == world.member.email

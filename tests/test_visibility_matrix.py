@@ -60,6 +60,8 @@ GET_MATRIX = {
                          {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 200}),
     "accounts.edit_profile": (lambda w, ids: "/konto", SIGNED_IN),
     "accounts.change_password": (lambda w, ids: "/konto/passwort", SIGNED_IN),
+    "accounts.change_email": (lambda w, ids: "/konto/email", SIGNED_IN),
+    "accounts.confirm_email": (lambda w, ids: "/konto/email/bestaetigen/ungueltig", {role: 302 for role in ROLES}),
     # -- two-factor log-in (tests/test_two_factor.py); the QR code exists once the set-up page made a secret
     "auth.second_factor": (lambda w, ids: "/login/bestaetigen", {role: 302 for role in ROLES}),
     "twofactor.settings": (lambda w, ids: "/konto/zwei-faktor", SIGNED_IN),

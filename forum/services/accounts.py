@@ -77,6 +77,8 @@ def _profile_values(values: dict) -> dict:
 
 
 def update_profile(user: User, values: dict) -> User:
+    """Name, business, region and language. The e-mail address is not changed here: that takes
+    the password and a link opened from the new address (forum.services.email_change)."""
     for field, value in _profile_values(values).items():
         setattr(user, field, value)
     locale = values.get("locale")
@@ -84,14 +86,6 @@ def update_profile(user: User, values: dict) -> User:
         if locale not in current_app.config["LANGUAGES"]:
             raise ValidationError(_("Diese Sprache gibt es nicht."), "locale")
         user.locale = locale
-    if values.get("email") is not None:
-        address = validation.email(values["email"])
-        taken = db.session.scalar(
-            select(User.id).where(func.lower(User.email) == address.lower(), User.id != user.id)
-        )
-        if taken:
-            raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
-        user.email = address
     db.session.commit()
     return user
 

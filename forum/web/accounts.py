@@ -14,15 +14,23 @@ from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Membership, Post, Thread, User
-from forum.services import accounts
+from forum.services import accounts, email_change
 from forum.web.forms import BusinessProfileForm, attach
 
 bp = Blueprint("accounts", __name__)
 
 
 class ProfileForm(BusinessProfileForm):
-    email = EmailField(_l("E-Mail-Adresse"))
     locale = SelectField(_l("Sprache"), choices=[("de", "Deutsch"), ("en", "English")])
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(_l("Neue E-Mail-Adresse"))
+    password = PasswordField(_l("Ihr Passwort"))
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: a confirmation button."""
 
 
 class PasswordForm(FlaskForm):
@@ -81,3 +89,44 @@ def change_password():
             flash(_("Ihr Passwort ist geändert. Andere Geräte sind jetzt abgemeldet."), "success")
             return redirect(url_for("accounts.edit_profile"))
     return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/konto/email", methods=["GET", "POST"])
+@login_required
+def change_email():
+    """A new address needs the password and is confirmed from the new mailbox (issue 15, 11a)."""
+    form = EmailForm()
+    failed = False
+    if form.validate_on_submit():
+        try:
+            address = email_change.request_change(
+                current_user, form.email.data, form.password.data,
+                lambda token: url_for("accounts.confirm_email", token=token, _external=True),
+                url_for("accounts.change_password", _external=True))
+        except ServiceError as error:
+            attach(form, error)
+            failed = True
+        else:
+            flash(_("Wir haben einen Bestätigungslink an %(address)s geschickt. Ihre E-Mail-Adresse ändert sich, "
+                    "sobald Sie ihn öffnen und bestätigen.", address=address), "success")
+            return redirect(url_for("accounts.edit_profile"))
+    return render_template("accounts/email.html", form=form), 400 if failed or form.errors else 200
+
+
+@bp.route("/konto/email/bestaetigen/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """Opening the link shows a button; only its POST changes the address (a GET never writes)."""
+    found = email_change.read_token(token) if len(token) < 1000 else None
+    if found is None:
+        flash(_("Dieser Bestätigungslink ist abgelaufen oder wurde schon verwendet."), "error")
+        return redirect(url_for("accounts.change_email") if current_user.is_authenticated else url_for("auth.login"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            email_change.confirm(token)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Ihre E-Mail-Adresse ist jetzt %(address)s.", address=found[1]), "success")
+        return redirect(url_for("accounts.edit_profile") if current_user.is_authenticated else url_for("auth.login"))
+    return render_template("accounts/email_confirm.html", form=form, account=found[0], address=found[1])
