@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from forum.extensions import login_manager
 from forum.permissions import Anonymous
-from forum.services import accounts
+from forum.services import accounts, twofactor
 
 
 def init_app(app: Flask) -> None:
@@ -28,14 +28,20 @@ def _load_bearer() -> None:
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
         return
-    user = accounts.user_for_token(header[7:].strip())
-    g._login_user = user if user is not None else login_manager.anonymous_user()
-    g.token_auth = user is not None
+    token = accounts.token_for(header[7:].strip(), two_factor_required=twofactor.is_required)
+    g._login_user = token.user if token is not None else login_manager.anonymous_user()
+    g.token_auth = token is not None
+    g.api_token_id = token.id if token is not None else None
 
 
 def viewer():
     """The current viewer, never None (an ``Anonymous`` when nobody is signed in)."""
     return current_user._get_current_object()
+
+
+def current_token_id() -> int | None:
+    """The id of the API token this request came with (None for sessions)."""
+    return g.get("api_token_id") if g.get("token_auth") else None
 
 
 def is_token_request() -> bool:

@@ -36,6 +36,10 @@ def _reply_in_a(world):
 MATRIX = [
     ("GET", "/me", lambda w: "/me", None, (401, 200, 200, 200, 200)),
     ("GET", "/openapi.json", lambda w: "/openapi.json", None, (200, 200, 200, 200, 200)),
+    # -- one's own tokens (tests/test_token_lifetime.py): another account's token is unknown
+    ("GET", "/tokens", lambda w: "/tokens", None, (401, 200, 200, 200, 200)),
+    ("DELETE", "/tokens/current", lambda w: "/tokens/current", None, (401, 204, 204, 204, 204)),
+    ("DELETE", "/tokens/{token_id}", lambda w: f"/tokens/{_member_token_id(w)}", None, (401, 404, 204, 404, 404)),
     ("GET", "/clusters", lambda w: "/clusters", None, (401, 200, 200, 200, 200)),
     ("GET", "/clusters/{slug}", lambda w: f"/clusters/{w.cluster_a.slug}", None, (401, 404, 200, 200, 200)),
     ("GET", "/boards/{board_id}/threads", lambda w: f"/boards/{w.board_a.id}/threads", None,
@@ -77,6 +81,11 @@ MATRIX = [
      (401, 404, 403, 200, 404)),
 ]
 MATRIX += MODERATION_API_MATRIX  # -- moderation (tests/test_moderation_matrix.py)
+
+
+def _member_token_id(world) -> int:
+    from forum.services import accounts
+    return accounts.issue_api_token(world.member, days=1, name="Zweites Gerät")[1].id
 
 
 def _invite_token(world):

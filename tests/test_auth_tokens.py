@@ -10,12 +10,15 @@ def _token(client, user):
     return response.get_json()["token"]
 
 
-def test_token_works_after_the_same_client_logged_out(world, client, login):
+def test_logging_out_everywhere_ends_the_tokens_too(world, client, login):
+    """The web's log-out ends every session "auf allen Geräten" — API tokens included (issue 15,
+    point 2; tests/test_token_lifetime.py has the other events)."""
     token = _token(client, world.member)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     login(world.member)
     client.post("/logout")
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200 and response.get_json()["username"] == world.member.username
+    assert response.status_code == 401
 
 
 def test_token_wins_over_a_session_of_someone_else(world, client, login):

@@ -57,6 +57,10 @@ THREAD = {"id": ID, "board_id": ID, "title": TEXT, "author": nullable("Author"),
           "last_activity_at": STAMP, "last_poster": nullable("Author"), "url": PATH,
           # -- moderation
           "lock_reason": TEXT, "is_best_practice": FLAG, "solution_post_id": {"anyOf": [ID, {"type": "null"}]}}
+API_TOKEN = {"id": ID, "name": TEXT, "created_at": STAMP,
+             "expires_at": {**STAMP, "description": "Danach gilt das Token nicht mehr (Standard: 90 Tage nach "
+                                                    "der Ausstellung, FORUM_API_TOKEN_DAYS)"},
+             "current": {**FLAG, "description": "das Token, mit dem diese Anfrage kam"}}
 POST = {"id": ID, "thread_id": ID, "parent_id": {"anyOf": [ID, {"type": "null"}]}, "depth": COUNT,
         "author": nullable("Author"),
         "body_html": {"type": "string", "description": "bereinigtes HTML; leer bei gelöschten Beiträgen und bei "
@@ -84,11 +88,17 @@ SCHEMAS = {
                     "region": TEXT, "locale": TEXT, "is_admin": FLAG,
                     "memberships": {"type": "array", "items": ref("Membership")},
                     "platform_boards": {"type": "array", "items": ref("Board")}}),
-    "Token": obj({"token": TEXT}),
+    "Token": obj({"token": {**TEXT, "description": "Nur jetzt zu sehen; gespeichert wird nur sein Hashwert"},
+                  **API_TOKEN}),
+    "ApiToken": obj(API_TOKEN),
+    "TokenList": obj({"items": {"type": "array", "items": ref("ApiToken")}}),
     "Credentials": obj({"username": TEXT, "password": TEXT,
                         "otp": {"type": ["string", "null"],
                                 "description": "Code der Authenticator-App (6 Ziffern) oder Wiederherstellungscode; "
-                                               "nur für Konten mit Zwei-Faktor-Anmeldung"}},
+                                               "nur für Konten mit Zwei-Faktor-Anmeldung"},
+                        "name": {"type": ["string", "null"], "maxLength": 80,
+                                 "description": "Wofür das Token ist (z. B. „Werkstatt-Tablet“); erscheint in der "
+                                                "Liste der eigenen Tokens"}},
                        ["username", "password"]),
     "NewThread": obj({"title": {"type": "string", "minLength": 1, "maxLength": 200},
                       "body": {"type": "string", "minLength": 1, "maxLength": 50000},
@@ -171,7 +181,22 @@ PATHS = {
             "`two_factor_required` (Plattform-Admin ohne eingerichtete Zwei-Faktor-Anmeldung); 429 `rate_limited` "
             "(zu viele Fehlversuche für diesen Benutzernamen oder von dieser Adresse, mit `Retry-After`)."),
         "requestBody": body("Credentials"),
-        "responses": {**ok("Token", "201", "Token ausgestellt"), **errors(400, 401, 403, 413, 415, 429)}}},
+        "responses": {**ok("Token", "201", "Token ausgestellt"), **errors(400, 401, 403, 413, 415, 429)}},
+        "get": {
+            "operationId": "listTokens", "summary": "Die eigenen Zugangstokens, die noch gelten",
+            "responses": {**ok("TokenList"), **errors(401)}}},
+    "/tokens/current": {"delete": {
+        "operationId": "deleteCurrentToken", "summary": "Das Token dieser Anfrage beenden (Abmelden)",
+        "description": (
+            "Ein Token endet außerdem nach Ablauf (`expires_at`) und mit jedem neuen Passwort, jedem Zurücksetzen des "
+            "Passworts, „auf allen Geräten abmelden“, einer Sperrung, dem Ein- oder Ausschalten der "
+            "Zwei-Faktor-Anmeldung und jeder Änderung einer Rolle oder des Admin-Rechts. Mit einer Browser-Sitzung "
+            "statt eines Tokens: 400."),
+        "responses": {"204": {"description": "Das Token gilt nicht mehr"}, **errors(400, 401)}}},
+    "/tokens/{token_id}": {"delete": {
+        "operationId": "deleteToken", "summary": "Eines der eigenen Tokens beenden",
+        "parameters": [path_id("token_id")],
+        "responses": {"204": {"description": "Das Token gilt nicht mehr"}, **errors(401, 404)}}},
     "/openapi.json": {"get": {
         "operationId": "openapiDocument", "summary": "Dieses Dokument", "security": [],
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}}}}},

@@ -5,7 +5,7 @@ the same service as the web pages; services decide 403 and validate (400).
 """
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from forum.api.common import (
     board_or_404, cluster_or_404, id_field, json_body, page_args, page_of, post_or_404, string_field,
     string_list_field, thread_or_404,
 )
-from forum.auth import viewer
+from forum.auth import current_token_id, viewer
 from forum.errors import ServiceError, ValidationError, error_response
 from forum.extensions import db, limiter
 from forum.models import Cluster, Post
@@ -54,6 +54,7 @@ def create_token():
     username = string_field(data, "username")
     password = string_field(data, "password")
     otp = string_field(data, "otp", required=False)
+    name = string_field(data, "name", required=False) or ""
     ip = get_remote_address()
     wait = login_throttle.retry_after(username, ip)
     if wait is not None:
@@ -78,7 +79,34 @@ def create_token():
         raise TwoFactorRequired(_("Als Plattform-Admin brauchen Sie die Zwei-Faktor-Anmeldung, bevor Sie ein "
                                   "Zugangstoken bekommen. Bitte richten Sie sie im Web unter „Konto“ ein."))
     login_throttle.succeeded(username)
-    return {"token": accounts.issue_api_token(user)}, 201
+    token, record = accounts.issue_api_token(user, days=current_app.config["API_TOKEN_DAYS"], name=name,
+                                             two_factor=user.two_factor_enabled)
+    return {"token": token, **serializers.api_token(record, record.id)}, 201
+
+
+@bp.get("/tokens")
+def list_tokens():
+    """The caller's own tokens that still work; ``current`` marks the one of this request."""
+    current = current_token_id()
+    return {"items": [serializers.api_token(t, current) for t in accounts.live_tokens(viewer())]}
+
+
+@bp.delete("/tokens/current")
+def delete_current_token():
+    """Log-out for API clients: the token of this request ends."""
+    token_id = current_token_id()
+    if token_id is None:
+        raise ValidationError(_("Nur mit einem Zugangstoken (Authorization: Bearer …) möglich."))
+    accounts.revoke_token(viewer(), token_id)
+    return "", 204
+
+
+@bp.delete("/tokens/<int:token_id>")
+def delete_token(token_id: int):
+    """Ends one of the caller's own tokens; another account's token is a 404 like an unknown one."""
+    if not accounts.revoke_token(viewer(), token_id):
+        abort(404)
+    return "", 204
 
 
 @bp.get("/me")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import url_for
 
 from forum import permissions
-from forum.models import Board, Cluster, Post, PostRevision, Tag, Thread, User
+from forum.models import ApiToken, Board, Cluster, Post, PostRevision, Tag, Thread, User
 from forum.models.util import isoformat
 from forum.permissions import Viewer
 
@@ -107,6 +107,11 @@ def revision(item: PostRevision) -> dict:
         "editor": author(item.editor),
         "created_at": isoformat(item.created_at),
     }
+
+
+def api_token(item: ApiToken, current_id: int | None) -> dict:
+    return {"id": item.id, "name": item.name, "created_at": isoformat(item.created_at),
+            "expires_at": isoformat(item.expires_at), "current": item.id == current_id}
 
 
 def account(user: User, platform_boards: list[Board]) -> dict:

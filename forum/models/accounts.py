@@ -83,17 +83,32 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    """A bearer token for the JSON API; only its SHA-256 is stored.
+
+    A token works until ``expires_at`` and only while the account's ``session_token`` is the
+    one it was issued under (``generation``): whatever ends every session of an account — a new
+    password, a reset, "auf allen Geräten abmelden", a suspension, switching two-factor log-in
+    on or off — ends its tokens too, even where a caller forgets to delete them. ``two_factor``
+    says whether the token was issued with a verified second factor; an account that must use
+    two-factor log-in (a platform admin) has no use for a token issued without one.
+    """
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    generation: Mapped[str] = mapped_column(String(32))
+    two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+    def is_valid_for(self, user: User, now: dt.datetime) -> bool:
+        return (self.expires_at > now and user.is_active
+                and secrets.compare_digest(self.generation, user.session_token))
 
 
 class RecoveryCode(db.Model):

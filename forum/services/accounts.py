@@ -1,15 +1,17 @@
 """Accounts: creation, passwords, log-in, profile, API tokens, password reset."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum import mail
@@ -119,17 +121,26 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
-    """A new password ends every other session and remember-me cookie of the account."""
+    """A new password ends every other session, remember-me cookie and API token of the account."""
     validation.password(password)
     user.password_hash = hash_password(password)
-    user.session_token = secrets.token_hex(16)
+    end_credentials(user)
     db.session.commit()
 
 
-def end_all_sessions(user: User) -> None:
-    """Log-out: a new session token makes every session and remember-me cookie of the account
-    worthless, including copies of the cookie (a cookie cannot be recalled from a browser)."""
+def end_credentials(user: User) -> None:
+    """A new session token makes every session and remember-me cookie of the account worthless,
+    including copies of the cookie (a cookie cannot be recalled from a browser), and every API
+    token ends with them (tokens also check the session token they were issued under). The one
+    helper for a new password, a reset, log-out everywhere, a suspension and a change of the
+    second factor. The caller commits."""
     user.session_token = secrets.token_hex(16)
+    end_api_tokens(user.id)
+
+
+def end_all_sessions(user: User) -> None:
+    """"Auf allen Geräten abmelden": every session, cookie and API token of the account ends."""
+    end_credentials(user)
     db.session.commit()
 
 
@@ -159,21 +170,53 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_api_token(user: User) -> str:
+def issue_api_token(user: User, *, days: int, name: str = "", two_factor: bool = False) -> tuple[str, ApiToken]:
+    """A new bearer token for ``user``, valid for ``days``; ``two_factor`` when the caller has
+    just proved the second factor. Returns the token itself (only its digest is kept) and its row."""
+    label = validation.text(name, "name", _("Der Name"), max_length=80, required=False)
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token)))
+    now = utcnow()
+    record = ApiToken(user_id=user.id, token_hash=_token_digest(token), name=label, generation=user.session_token,
+                      two_factor=two_factor, created_at=now, expires_at=now + dt.timedelta(days=days))
+    db.session.add(record)
     db.session.commit()
-    return token
+    return token, record
 
 
-def user_for_token(token: str) -> User | None:
-    user = db.session.scalar(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_digest(token)).options(selectinload(User.memberships))
+def token_for(token: str, *, two_factor_required: Callable[[User], bool]) -> ApiToken | None:
+    """The live token (with its account and memberships) for a bearer token, or None: unknown,
+    expired, issued before the account's sessions last ended, account suspended — or an
+    account that must use two-factor log-in with a token issued without it."""
+    found = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+        .options(joinedload(ApiToken.user).selectinload(User.memberships))
     )
-    if user is None or not user.is_active:
+    if found is None or not found.is_valid_for(found.user, utcnow()):
         return None
-    return user
+    if two_factor_required(found.user) and not (found.two_factor and found.user.two_factor_enabled):
+        return None
+    return found
+
+
+def live_tokens(user: User) -> list[ApiToken]:
+    """The account's tokens that still work, newest first (the account page lists them)."""
+    return [token for token in db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ) if token.is_valid_for(user, utcnow())]
+
+
+def revoke_token(user: User, token_id: int) -> bool:
+    """Ends one of the account's own tokens; False when it has no such token."""
+    gone = db.session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).rowcount
+    db.session.commit()
+    return bool(gone)
+
+
+def end_api_tokens(user_id: int) -> None:
+    """Every API token of the account ends (a change of role or of the admin flag; also part of
+    ``end_all_sessions``). The caller commits."""
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
 
 
 # -- password reset ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import Cluster, Membership, MembershipRole, MembershipState, User, utcnow
 from forum.permissions import Viewer
-from forum.services import modlog, validation
+from forum.services import accounts, modlog, validation
 from forum.services.notify import notify
 
 SEEN_EVERY = dt.timedelta(minutes=5)
@@ -73,6 +73,7 @@ def change_role(actor: Viewer, cluster: Cluster, user_id: int, role: object) -> 
     modlog.record(actor, cluster.id, "member.role", "user", user_id, "", before=membership.role.value,
                   after=new_role.value)
     membership.role = new_role
+    accounts.end_api_tokens(user_id)   # a token never carries a role it was not issued under
     notify(user_id, "membership", actor, cluster_id=cluster.id, outcome=f"role_{new_role.value}",
            cluster_name=cluster.name, cluster_slug=cluster.slug)
     db.session.commit()

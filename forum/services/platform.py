@@ -2,8 +2,6 @@
 for the Mitmachen page), editing accounts, suspending an account platform-wide."""
 from __future__ import annotations
 
-import secrets
-
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -78,6 +76,8 @@ def update_account(actor: Viewer, user: User, values: dict) -> User:
     for key, value in profile.items():
         setattr(user, key, value)
     user.email = address
+    if user.is_admin != make_admin:
+        accounts.end_api_tokens(user.id)   # a token issued to a member never acts as an admin
     user.is_admin = make_admin
     if changed:
         modlog.record(actor, None, "account.edit", "user", user.id, "", fields=changed)
@@ -95,7 +95,7 @@ def suspend_account(actor: Viewer, user: User, reason: object) -> User:
         raise ConflictError(_("Dieses Konto ist schon gesperrt."))
     user.suspended_at = utcnow()
     user.suspension_reason = note
-    user.session_token = secrets.token_hex(16)
+    accounts.end_credentials(user)   # lifting the suspension later brings none of them back
     modlog.record(actor, None, "account.suspend", "user", user.id, note)
     db.session.commit()
     return user

@@ -78,7 +78,7 @@ def enable(user: User, secret: str, code: str) -> list[str]:
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step  # the confirming code cannot be used again at the next log-in
-    user.session_token = secrets.token_hex(16)
+    accounts.end_credentials(user)  # every other session and every API token (issued without it)
     codes = _replace_recovery_codes(user)
     db.session.commit()
     return codes
@@ -96,6 +96,7 @@ def disable(user: User, password: str, code: str) -> None:
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    accounts.end_api_tokens(user.id)  # tokens issued with the second factor should not outlive it
     db.session.commit()
 
 

@@ -40,10 +40,11 @@ def init_app(app: Flask) -> None:
     from forum.web import notifications  # bell, list, settings, watching, reactions
     from forum.web import moderation  # thread/post tools, reports, log, best practice
     from forum.web import twofactor  # two-factor log-in settings; admins set it up first
+    from forum.web import api_tokens  # the account's API tokens
 
     app.register_blueprint(twofactor.bp)
 
-    for module in (main, auth, accounts, clusters, threads, admin, search, manage, join, notifications, moderation):
+    for module in (main, auth, accounts, api_tokens, clusters, threads, admin, search, manage, join, notifications, moderation):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, current_locale=_current_locale, nav_clusters=_nav_clusters,
