@@ -74,3 +74,18 @@ class SearchTerm(db.Model):
     term: Mapped[str] = mapped_column(C_TEXT, primary_key=True)
     df: Mapped[int] = mapped_column(BigInteger)
     generation: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SearchScopeTerm(db.Model):
+    """``search_terms`` per permission scope: in how many documents of one cluster (``scope``
+    = its id) or of the platform-wide boards (``scope = 0``) each term of a field occurs, and
+    with ``field = ''`` each scope's ``docs`` and summed quantised ``title``/``body`` lengths.
+    A search sums the scopes its viewer may read, so its statistics never depend on posts the
+    viewer cannot see (Issue 15, point 4)."""
+
+    __tablename__ = "search_scope_terms"
+
+    field: Mapped[str] = mapped_column(String(8), primary_key=True)
+    term: Mapped[str] = mapped_column(C_TEXT, primary_key=True)
+    scope: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    df: Mapped[int] = mapped_column(BigInteger)

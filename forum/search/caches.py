@@ -26,6 +26,7 @@ class Generation:
         self._contains: dict[tuple[str, str], list[str]] = {}
         self._near: dict[tuple[str, int], list[str]] = {}
         self._frequency: dict[tuple[str, object], int] = {}
+        self.scoped: dict[tuple, int] = {}   # (scope, field, text) → readable posts (scoring.ScopeStats)
 
     @staticmethod
     def _remember(cache: dict, key, value):

@@ -27,7 +27,7 @@ from forum.search.backend import Hit, PostDocument, Query, Result, Scope
 from forum.search.highlight import snippet
 from forum.search.pg_lexicon import Lexicon, LexiconView
 from forum.search.pg_scoring import (
-    BODY, TITLE, Analysed, Candidates, Ranking, Stats, analyse, compile_query, field_of, lexeme, quote, ranked,
+    BODY, TITLE, Analysed, Candidates, Ranking, analyse, compile_query, field_of, lexeme, quote, quantised, ranked,
 )
 from forum.search.query import Marks, build, expansion, fuzzy_clause, parse
 from forum.search.whoosh_backend import FEW_HITS, SUGGESTION_SAMPLE, _closest, _rewrite
@@ -52,9 +52,24 @@ def _row(doc: PostDocument, analysed: Analysed) -> tuple:
             analysed.title_length, analysed.body_length, analysed.tsv)
 
 
-def _where(request: Query) -> tuple[str, dict] | None:
-    """The permission restriction and the user's filters as SQL; ``None`` when the viewer
-    may read nothing."""
+def scope_of(doc_cluster_id: int | None) -> int:
+    """The permission scope of a post in ``search_scope_terms``: its cluster, 0 for the
+    platform-wide boards."""
+    return doc_cluster_id or 0
+
+
+def readable_scopes(scope: Scope | None) -> Callable[[int], bool]:
+    """Which scopes of ``search_scope_terms`` a viewer's statistics sum (Issue 15, point 4);
+    without a ``Scope`` (no caller of the service) every one, the whole index."""
+    if scope is None:
+        return lambda _unit: True
+    clusters, platform = scope.cluster_ids, scope.platform
+    return lambda unit: platform if unit == 0 else clusters is None or unit in clusters
+
+
+def _where(request: Query) -> tuple[str, dict, Callable[[int], bool]] | None:
+    """The permission restriction and the user's filters as SQL, and which scopes the
+    statistics of the ranking come from; ``None`` when the viewer may read nothing."""
     params: dict = {}
     scope = request.scope
     if scope is not None:
@@ -86,7 +101,7 @@ def _where(request: Query) -> tuple[str, dict] | None:
     if request.date_to:
         clauses.append("created_at <= :f_to")
         params["f_to"] = request.date_to
-    return " AND ".join(clauses), params
+    return " AND ".join(clauses), params, readable_scopes(scope)
 
 
 def _fetch(conn: Connection, sql: str, params: dict) -> list[tuple]:
@@ -133,6 +148,7 @@ class PgBackend:
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM search_documents"))
             conn.execute(text("DELETE FROM search_terms"))
+            conn.execute(text("DELETE FROM search_scope_terms"))
 
     @contextlib.contextmanager
     def writer_lock(self, wait: float = 0.0) -> Iterator[bool]:
@@ -169,8 +185,12 @@ class PgBackend:
             f"generation = GREATEST(search_terms.df + 1, {floor}) RETURNING df"))
 
     @staticmethod
-    def _add_terms(conn: Connection, deltas: dict[tuple[str, str], int], generation: int, absolute: bool = False) -> None:
-        changed = [(key, value) for key, value in deltas.items() if value or absolute]
+    def _add_terms(conn: Connection, deltas: dict[tuple[str, str], int], generation: int, absolute: bool = False,
+                   touch: bool = False) -> None:
+        """Adds (or with ``absolute`` sets) document frequencies and stamps the terms with the
+        generation; ``touch``: a delta of 0 stamps its term too (its statistics per scope
+        changed, a post moved between clusters)."""
+        changed = [(key, value) for key, value in deltas.items() if value or absolute or touch]
         if not changed:
             return
         new = "EXCLUDED.df" if absolute else "search_terms.df + EXCLUDED.df"
@@ -181,6 +201,20 @@ class PgBackend:
             f"ON CONFLICT (field, term) DO UPDATE SET df = GREATEST({new}, 0), generation = EXCLUDED.generation"),
             {"generation": generation, "fields": [k[0] for k, _v in changed], "terms": [k[1] for k, _v in changed],
              "dfs": [v for _k, v in changed]})
+
+    @staticmethod
+    def _add_scope_terms(conn: Connection, deltas: dict[tuple[int, str, str], int]) -> None:
+        """Adds to the document frequencies and totals per scope (``search_scope_terms``)."""
+        changed = [(key, value) for key, value in deltas.items() if value]
+        if not changed:
+            return
+        conn.execute(text(
+            "INSERT INTO search_scope_terms (field, term, scope, df) "
+            "SELECT field, term, scope, df FROM unnest(CAST(:fields AS text[]), CAST(:terms AS text[]), "
+            "CAST(:scopes AS integer[]), CAST(:dfs AS bigint[])) AS u(field, term, scope, df) "
+            "ON CONFLICT (field, term, scope) DO UPDATE SET df = GREATEST(search_scope_terms.df + EXCLUDED.df, 0)"),
+            {"fields": [k[1] for k, _v in changed], "terms": [k[2] for k, _v in changed],
+             "scopes": [k[0] for k, _v in changed], "dfs": [v for _k, v in changed]})
 
     def update(self, documents: Iterable[PostDocument], *, removed_posts: Iterable[int] = (),
                removed_threads: Iterable[int] = (), removed_boards: Iterable[int] = (),
@@ -193,46 +227,66 @@ class PgBackend:
                 "DELETE FROM search_documents WHERE post_id = ANY(CAST(:posts AS integer[])) "
                 "OR thread_id = ANY(CAST(:threads AS integer[])) OR board_id = ANY(CAST(:boards AS integer[])) "
                 "OR cluster_id = ANY(CAST(:clusters AS integer[])) "
-                "RETURNING title_length, body_length, tsvector_to_array(tsv)"),
+                "RETURNING cluster_id, title_length, body_length, tsvector_to_array(tsv)"),
                 {"posts": posts, "threads": sorted(set(removed_threads)), "boards": sorted(set(removed_boards)),
                  "clusters": sorted(set(removed_clusters))}).all()
             if docs:
                 conn.execute(_INSERT, [dict(zip(_COLUMNS, _row(doc, analysed))) for doc, analysed in docs])
             deltas: dict[tuple[str, str], int] = collections.defaultdict(int)
+            scoped: dict[tuple[int, str, str], int] = collections.defaultdict(int)   # (scope, field, term)
             totals = {"docs": len(docs) - len(removed), TITLE: 0, BODY: 0}
-            for title_length, body_length, lexemes in removed:
-                totals[TITLE] -= title_length
-                totals[BODY] -= body_length
-                for lex in lexemes:
-                    deltas[field_of(lex)] -= 1
-            for _doc, analysed in docs:
-                totals[TITLE] += analysed.title_length
-                totals[BODY] += analysed.body_length
-                for pair in analysed.terms:
-                    deltas[pair] += 1
-            self._add_terms(conn, deltas, generation)
+            changes = [(-1, cluster_id, title_length, body_length, map(field_of, lexemes))
+                       for cluster_id, title_length, body_length, lexemes in removed]
+            changes += [(1, doc.cluster_id, analysed.title_length, analysed.body_length, analysed.terms)
+                        for doc, analysed in docs]
+            for sign, cluster_id, title_length, body_length, pairs in changes:
+                unit = scope_of(cluster_id)
+                totals[TITLE] += sign * title_length
+                totals[BODY] += sign * body_length
+                scoped[(unit, "", "docs")] += sign
+                scoped[(unit, "", TITLE)] += sign * quantised(title_length)
+                scoped[(unit, "", BODY)] += sign * quantised(body_length)
+                for field, term in pairs:
+                    deltas[(field, term)] += sign
+                    scoped[(unit, field, term)] += sign
+            touched = {(field, term) for (_unit, field, term), value in scoped.items() if value and field}
+            self._add_terms(conn, {pair: deltas[pair] for pair in touched}, generation, touch=True)
             self._add_terms(conn, {("", name): value for name, value in totals.items()}, generation)
+            self._add_scope_terms(conn, scoped)
 
     def reindex(self, documents: Iterable[PostDocument], progress: Callable[[int], None] | None = None) -> int:
         """Replaces everything in one transaction: searches see the old index until the new
         one is complete."""
-        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        by_scope: dict[int, collections.Counter[tuple[str, str]]] = collections.defaultdict(collections.Counter)
+        scope_totals: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
         totals = {"docs": 0, TITLE: 0, BODY: 0}
         with db.engine.begin() as conn:
             generation = self._next_generation(conn, rebuild=True)
             conn.execute(text("DELETE FROM search_documents"))
             conn.execute(text("DELETE FROM search_terms WHERE field <> ''"))
+            conn.execute(text("DELETE FROM search_scope_terms"))
             cursor = conn.connection.driver_connection.cursor()
             with cursor.copy(f"COPY search_documents ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
                 for doc in documents:
                     analysed = analyse(doc)
                     copy.write_row(_row(doc, analysed))
-                    counts.update(analysed.terms)
+                    unit = scope_of(doc.cluster_id)
+                    by_scope[unit].update(analysed.terms)
+                    scope_totals[unit].update({"docs": 1, TITLE: quantised(analysed.title_length),
+                                               BODY: quantised(analysed.body_length)})
                     totals["docs"] += 1
                     totals[TITLE] += analysed.title_length
                     totals[BODY] += analysed.body_length
                     if progress:
                         progress(1)
+            counts: collections.Counter[tuple[str, str]] = collections.Counter()
+            with cursor.copy("COPY search_scope_terms (field, term, scope, df) FROM STDIN") as copy:
+                for unit, found in by_scope.items():
+                    counts.update(found)
+                    for (field, term), df in found.items():
+                        copy.write_row((field, term, unit, df))
+                    for name, value in scope_totals[unit].items():
+                        copy.write_row(("", name, unit, value))
             with cursor.copy("COPY search_terms (field, term, df, generation) FROM STDIN") as copy:
                 for (field, term), df in counts.items():
                     copy.write_row((field, term, df, generation))
@@ -243,6 +297,7 @@ class PgBackend:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE search_documents"))
             conn.execute(text("VACUUM ANALYZE search_terms"))
+            conn.execute(text("VACUUM ANALYZE search_scope_terms"))
         return totals["docs"]
 
     def indexed(self) -> dict[int, int]:
@@ -256,19 +311,20 @@ class PgBackend:
             self.lexicon.refresh(conn)
             yield self.lexicon.view(conn)
 
-    def _rank(self, view: LexiconView, q: wq.Query, where: tuple[str, dict], newest: bool = False,
+    def _rank(self, view: LexiconView, q: wq.Query, where: tuple, newest: bool = False,
               groups: list[tuple[str, ...]] | None = None) -> tuple[Ranking | None, dict]:
         compiled = compile_query(q)
         if not compiled.match:
             return None, {}
-        sql, params = where
+        sql, params, readable = where
         statement = _CANDIDATES
         if compiled.excluded:
             statement += " AND NOT tsv @@ CAST(:excluded AS tsquery)"
         rows = _fetch(view.conn, f"{statement} AND {sql} ORDER BY post_id", {
             **params, "lexemes": compiled.lexemes, "match": compiled.match, "excluded": compiled.excluded})
-        view.prefetch_df(compiled.leaves + [(BODY, term) for group in groups or () for term in group])
-        ranking = Ranking(Candidates(rows), Stats(view.docs, view.lengths, view.df))
+        view.prefetch_scoped(compiled.leaves + [(BODY, term) for group in groups or () for term in group])
+        # idf and average lengths of what the viewer may read only (Issue 15, point 4)
+        ranking = Ranking(Candidates(rows), view.stats(readable))
         return ranking, ranking.best_per_thread(q, newest, groups)
 
     @staticmethod
@@ -344,7 +400,7 @@ class PgBackend:
         if seen is not None:
             return {forms for forms in words
                     if any(seen.postings.get(lexeme(field, form)) for form in forms for field in (TITLE, BODY))}
-        sql, params = where
+        sql, params, _readable = where
         matches = [" | ".join(quote(lexeme(field, form)) for form in forms for field in (TITLE, BODY)) for forms in words]
         found = view.conn.scalars(text(
             "SELECT m.i FROM unnest(CAST(:matches AS text[])) WITH ORDINALITY AS m(q, i) WHERE EXISTS ("

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection, text
 
 from forum.search.caches import CACHE_LIMIT, EXPANSION_SCAN, MAX_CONTAINING
-from forum.search.pg_scoring import BODY, TITLE
+from forum.search.pg_scoring import BODY, TITLE, Stats
 from forum.search.query import MAX_EXPANSION
 from forum.search.scoring import COMPOUND_EXTRA
 
@@ -56,15 +56,17 @@ class Lexicon:
     def __init__(self):
         self.generation = -1
         self.totals: dict[str, int] = {}
+        self.scope_totals: dict[int, dict[str, int]] = {}   # scope → docs and summed title/body lengths
         self._lock = threading.Lock()
         self._df: dict[tuple[str, str], int] = {}
+        self._scoped: dict[tuple[str, str], dict[int, int]] = {}   # (field, term) → scope → df
         self._known: dict[str, bool] = {}
         self._expand: dict[tuple[str, str], list[str]] = {}
         self._contains: dict[tuple[str, str], list[str]] = {}
         self._near: dict[tuple[str, int], list[str]] = {}
 
     def _caches(self) -> tuple[dict, ...]:
-        return self._df, self._known, self._expand, self._contains, self._near
+        return self._df, self._scoped, self._known, self._expand, self._contains, self._near
 
     def clear(self) -> None:
         for cache in self._caches():
@@ -84,18 +86,23 @@ class Lexicon:
             rows = conn.execute(text("SELECT field, term FROM search_terms WHERE generation > :mine AND field <> '' "
                                      "LIMIT :limit"), {"mine": self.generation, "limit": FULL_REFRESH + 1}).all()
             changed = None if len(rows) > FULL_REFRESH else [tuple(row) for row in rows]
+        scope_totals: dict[int, dict[str, int]] = {}
+        for scope, term, df in conn.execute(text("SELECT scope, term, df FROM search_scope_terms WHERE field = ''")):
+            scope_totals.setdefault(scope, {})[term] = df
         with self._lock:
             if changed is None:
                 self.clear()
             else:
                 self._forget(changed)
             self.totals = totals
+            self.scope_totals = scope_totals
             self.generation = generation
 
     def _forget(self, changed: list[tuple[str, str]]) -> None:
         by_field: dict[str, list[str]] = {}
         for field, term in changed:
             self._df.pop((field, term), None)
+            self._scoped.pop((field, term), None)
             by_field.setdefault(field, []).append(term)
         words = [term for field in WORD_FIELDS for term in by_field.get(field, ())]
         for term in words:
@@ -159,6 +166,48 @@ class LexiconView:
             self.prefetch_df([(field, term)])
             found = self.lexicon._df.get((field, term), 0)
         return found
+
+    def prefetch_scoped(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """The document frequencies per scope of several (field, term) at once."""
+        cache = self.lexicon._scoped
+        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in cache]
+        if not wanted:
+            return
+        found: dict[tuple[str, str], dict[int, int]] = {pair: {} for pair in wanted}
+        rows = self.conn.execute(text(
+            "SELECT s.field, s.term, s.scope, s.df FROM search_scope_terms s "
+            "JOIN unnest(CAST(:fields AS text[]), CAST(:terms AS text[])) AS q(field, term) "
+            "ON s.field = q.field AND s.term = q.term WHERE s.df > 0"),
+            {"fields": [f for f, _t in wanted], "terms": [t for _f, t in wanted]})
+        for field, term, scope, df in rows:
+            found[(field, term)][scope] = df
+        for pair, per_scope in found.items():
+            self.lexicon.remember(cache, pair, per_scope)
+
+    def scoped_df(self, field: str, term: str) -> dict[int, int]:
+        """scope → documents of that scope having ``term`` in ``field``."""
+        found = self.lexicon._scoped.get((field, term))
+        if found is None:
+            self.prefetch_scoped([(field, term)])
+            found = self.lexicon._scoped.get((field, term), {})
+        return found
+
+    def stats(self, readable: Callable[[int], bool]) -> Stats:
+        """BM25's statistics summed over the ``readable`` scopes only (Issue 15, point 4): the
+        posts, their summed quantised field lengths and each term's document frequency, as
+        ``forum.search.scoring.ScopeStats`` counts them in Whoosh's segments."""
+        totals: dict[str, int] = dict.fromkeys(("docs",) + WORD_FIELDS, 0)
+        for scope, values in self.lexicon.scope_totals.items():
+            if readable(scope):
+                for name in totals:
+                    totals[name] += values.get(name, 0)
+        scopes = [scope for scope in self.lexicon.scope_totals if readable(scope)]
+
+        def df(field: str, term: str) -> int:
+            per_scope = self.scoped_df(field, term)
+            return sum(per_scope.get(scope, 0) for scope in scopes)
+
+        return Stats(totals["docs"], {field: totals[field] for field in WORD_FIELDS}, df)
 
     def prefetch_known(self, stems: Iterable[str]) -> None:
         cache = self.lexicon._known

@@ -166,7 +166,8 @@ _HIT = re.compile(r"'((?:[^']|'')*)':([0-9,]+)")
 @dataclasses.dataclass
 class Stats:
     """What BM25 needs beyond the candidates: document count, summed field lengths and a
-    document frequency per (field, term)."""
+    document frequency per (field, term) — of the viewer's readable scope
+    (``LexiconView.stats``), as ``forum.search.scoring.ScopeStats`` for Whoosh."""
     docs: int
     lengths: dict[str, int]
     df: Callable[[str, str], int]
@@ -184,7 +185,7 @@ def _hits(found: str) -> list[tuple[str, str]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _quantised(length: int) -> int:
+def quantised(length: int) -> int:
     """A field length as Whoosh stores it (one byte, rounded up) and BM25 reads it."""
     return byte_to_length(length_to_byte(length))
 
@@ -197,7 +198,7 @@ class Candidates:
     def __init__(self, rows):
         columns = list(zip(*rows)) or [()] * 6
         self.post_ids, self.threads, self.created = list(columns[0]), list(columns[1]), list(columns[2])
-        self.lengths = {TITLE: list(map(_quantised, columns[3])), BODY: list(map(_quantised, columns[4]))}
+        self.lengths = {TITLE: list(map(quantised, columns[3])), BODY: list(map(quantised, columns[4]))}
         self.postings: dict[str, list[tuple[int, str]]] = collections.defaultdict(list)
         postings = self.postings
         for index, found in enumerate(columns[5]):

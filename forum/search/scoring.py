@@ -45,6 +45,7 @@ B = {"title": 0.4, "body": 0.75}
 DEFAULT_B = 0.75
 COORD_BONUS = 1.0
 SCOPE_CACHE = 16          # permission scopes (boolean masks, 1 byte per post) kept per segment
+SCOPE_DF_CACHE = 4096     # document frequencies within a permission scope kept per segment
 CONTAINING_CACHE = 512    # compound look-ups kept per segment
 POSTINGS_CACHE = 24 << 20   # bytes of decoded postings kept per segment (Whoosh decodes in Python)
 CLASSIC_IDF = True     # Robertson's idf (common words weigh almost nothing) instead of Whoosh's
@@ -180,6 +181,8 @@ class SegmentData:
         self.live_count = -1
         self.live = np.ones(count, dtype=bool)
         self._scopes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._scope_totals: dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, float]]] = {}
+        self._scope_df: dict[tuple, int] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._postings: dict[tuple[str, object], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
@@ -199,6 +202,8 @@ class SegmentData:
                 mask[deleted[deleted < self.count]] = False
             self.live = mask
             self._scopes.clear()
+            self._scope_totals.clear()
+            self._scope_df.clear()
             self.live_count = live
         return self
 
@@ -291,6 +296,33 @@ class SegmentData:
             found = self._scopes[key] = self.mask(field, texts, keep=False) & self.live
         return found
 
+    def scope_totals(self, scope: tuple[str, tuple[str, ...]]) -> tuple[int, dict[str, float]]:
+        """The live posts of a permission scope (``Filters.scope``) in this segment and their
+        summed title and body lengths (quantised, as BM25 reads them), remembered."""
+        found = self._scope_totals.get(scope)
+        if found is None:
+            mask = self.cached_mask(*scope)
+            found = (int(np.count_nonzero(mask)),
+                     {field: float(_LENGTH_OF_BYTE[lengths[mask]].sum(dtype=np.float64))
+                      for field, lengths in self.lengths.items()})
+            if len(self._scope_totals) >= SCOPE_CACHE:
+                self._scope_totals.clear()
+            self._scope_totals[scope] = found
+        return found
+
+    def scope_df(self, scope: tuple[str, tuple[str, ...]], field: str, text) -> int:
+        """The live posts of a permission scope in this segment having ``text`` in ``field``
+        (one count over the term's postings, remembered; the postings stay cached for scoring)."""
+        key = (scope, field, text)
+        found = self._scope_df.get(key)
+        if found is None:
+            ids = self.term_ids(field, text)
+            found = int(np.count_nonzero(self.cached_mask(*scope)[ids])) if len(ids) else 0
+            if len(self._scope_df) >= SCOPE_DF_CACHE:
+                self._scope_df.clear()
+            self._scope_df[key] = found
+        return found
+
 
 @dataclasses.dataclass
 class Filters:
@@ -305,10 +337,15 @@ class Filters:
     date_from: object = None
     date_to: object = None
 
+    @property
+    def scope(self) -> tuple[str, tuple[str, ...]]:
+        """The permission restriction alone, as (field, terms) of ``SegmentData.cached_mask``:
+        what the viewer may read, whatever the user's filters narrow it to."""
+        return ("scope", self.scope_terms) if self.scope_terms is not None else ("board_id", self.board_ids)
+
     def allowed(self, seg: SegmentData) -> np.ndarray:
         """The segment's documents the viewer may find with these filters (boolean mask)."""
-        docs = (seg.cached_mask("scope", self.scope_terms) if self.scope_terms is not None
-                else seg.cached_mask("board_id", self.board_ids))
+        docs = seg.cached_mask(*self.scope)
         for field, value in (("board_id", self.board_id), ("scope", self.cluster_term), ("tags", self.tag),
                              ("author_id", self.author_id)):
             if value is not None:
@@ -320,12 +357,51 @@ class Filters:
         return docs
 
 
+class ScopeStats:
+    """BM25's collection statistics over the posts the viewer may read, never the whole index
+    (Issue 15, point 4: a document frequency of the whole index told an outsider whether
+    another cluster uses a word): the readable live posts, their average title and body
+    lengths (of the quantised lengths BM25 normalises with) and, per term, the readable posts
+    having it. Summed over the segments from what each remembers per scope, so a term costs
+    one count over its postings per segment and scope, once; sums per index generation go to
+    ``cache``. What ``Scorer`` reads from a searcher, answered for one scope."""
+
+    def __init__(self, searcher, segments, filters: Filters, cache: dict | None = None):
+        self.scope = filters.scope
+        self.segs = [segments(leaf.reader()) for leaf, _offset in searcher.leaf_searchers()]
+        self._cache = {} if cache is None else cache
+        self.docs = 0
+        lengths: dict[str, float] = dict.fromkeys(B, 0.0)
+        for seg in self.segs:
+            docs, sums = seg.scope_totals(self.scope)
+            self.docs += docs
+            for field, total in sums.items():
+                lengths[field] = lengths.get(field, 0.0) + total
+        self._average = {field: total / self.docs if self.docs else 0.0 for field, total in lengths.items()}
+
+    def doc_count_all(self) -> int:
+        return self.docs
+
+    def avg_field_length(self, field: str) -> float:
+        return self._average.get(field, 0.0)
+
+    def doc_frequency(self, field: str, text) -> int:
+        key = (self.scope, field, text)
+        found = self._cache.get(key)
+        if found is None:
+            found = sum(seg.scope_df(self.scope, field, text) for seg in self.segs)
+            if len(self._cache) >= SCOPE_DF_CACHE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
 class Scorer:
     """Scores a query (as ``forum.search.query`` builds it) on one segment, into one dense
     array of scores per document: each term's postings are added with one vector operation."""
 
     def __init__(self, searcher, doc_frequency=None):
-        self.searcher = searcher
+        self.searcher = searcher   # or a ``ScopeStats``: document count, average lengths, frequencies
         self.doc_frequency = doc_frequency or searcher.doc_frequency   # (field, text) → posts; cached per generation
         self._idf: dict[tuple[str, object], float] = {}
         self._weights: dict[tuple, list[float]] = {}

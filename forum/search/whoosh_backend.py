@@ -32,7 +32,7 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, TEXT, Schema
 from forum.search import analysis
 from forum.search.backend import Hit, PostDocument, Query, Result, Scope
 from forum.search.caches import Generation as _Generation
-from forum.search.scoring import Filters, Scorer, SegmentData, best_per_thread
+from forum.search.scoring import Filters, Scorer, ScopeStats, SegmentData, best_per_thread
 from forum.search.highlight import snippet
 from forum.search.query import MAX_EXPANSION, Marks, build, expansion, fuzzy_clause, parse
 
@@ -290,8 +290,9 @@ class WhooshBackend:
         return Result(hits, total, suggestion)
 
     def _best(self, searcher, q: wq.Query, filters: Filters, newest: bool = False, groups=None):
-        scorer = Scorer(searcher, self._generation(searcher).doc_frequency)
-        return best_per_thread(searcher, scorer, self._segment, q, filters, newest, groups)
+        # idf and average lengths of what the viewer may read only (Issue 15, point 4)
+        stats = ScopeStats(searcher, self._segment, filters, self._generation(searcher).scoped)
+        return best_per_thread(searcher, Scorer(stats, stats.doc_frequency), self._segment, q, filters, newest, groups)
 
     def _collect(self, searcher, text_query: wq.Query, filters: Filters, request: Query,
                  marks: Marks) -> tuple[int, list[Hit]]:
