@@ -18,10 +18,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
 
-    from forum import auth, cli, errors, extensions, i18n, limits, page_cache, search, security, serving
+    from forum import auth, cli, errors, extensions, i18n, inputs, limits, page_cache, search, security, serving
     from forum.api import init_app as init_api
     from forum.web import init_app as init_web
 
+    inputs.init_app(app)  # query strings that are not UTF-8 read as percent-escapes, not a 500
     extensions.db.init_app(app)
     if os.environ.get("FLASK_RUN_FROM_CLI") == "true" or "flask_migrate" in sys.modules:
         # Flask-Migrate only where migrations run: the `flask` command (`flask db upgrade`) and

@@ -3,6 +3,7 @@ the look-ups that answer 404 for what the caller may not see."""
 from __future__ import annotations
 
 import json
+import re
 
 from flask import abort, request
 from flask_babel import gettext as _
@@ -19,19 +20,62 @@ MAX_PER_PAGE = 100
 MAX_ID = 2**31 - 1  # ids beyond an INTEGER column cannot exist; asking for one is a 404, not a 500
 
 
+MAX_JSON_DEPTH = 16   # the API's bodies are objects of texts, ids and lists of texts: depth 2
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def json_body() -> dict:
-    """The request's JSON object: 415 for another content type, 400 for broken JSON or a
-    value that is not an object. Werkzeug answers 413 for bodies over MAX_CONTENT_LENGTH."""
+    """The request's JSON object: 415 for another content type, 400 for broken JSON, for
+    nesting deeper than MAX_JSON_DEPTH, for a lone surrogate (``"\\ud800"``, which no database
+    column can store) in any key or string, or for a value that is not an object. Werkzeug
+    answers 413 for bodies over MAX_CONTENT_LENGTH. (Issue 15, point 10: the last three were 500s.)"""
     if not request.is_json:
         abort(415, _("Bitte senden Sie JSON (Content-Type: application/json)."))
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw) if raw else None
+        # as json.loads decodes bytes (UTF-8, or UTF-16/32 by their first bytes)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except ValueError:
+        abort(400, _("Der Inhalt ist kein gültiges JSON."))
+    if _too_deep(text):
+        abort(400, _("Der Inhalt ist zu tief verschachtelt (höchstens %(n)s Ebenen).", n=MAX_JSON_DEPTH))
+    try:
+        data = json.loads(text) if text else None
     except ValueError:
         abort(400, _("Der Inhalt ist kein gültiges JSON."))
     if not isinstance(data, dict):
         abort(400, _("Der Inhalt muss ein JSON-Objekt sein."))
+    for name, value in data.items():
+        if _has_surrogate(name) or _has_surrogate(value):
+            raise ValidationError(_("Das Feld „%(name)s“ enthält ungültige Zeichen (kein gültiges Unicode).",
+                                    name=_SURROGATE.sub("\ufffd", name[:40])), name)
     return data
+
+
+def _too_deep(text: str) -> bool:
+    """Nesting deeper than MAX_JSON_DEPTH, decided before the parser recurses into it: the
+    brackets outside strings, innermost pairs peeled off once per level (each pass in C)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _level in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        brackets = brackets.replace("[]", "").replace("{}", "")
+    return bool(brackets)   # too deep (or unbalanced, which the parser would refuse anyway)
+
+
+def _has_surrogate(value: object) -> bool:
+    """A UTF-16 surrogate left alone (a valid pair decodes to one character); depth is bounded."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(key) or _has_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(item) for item in value)
+    return False
 
 
 def string_field(data: dict, name: str, *, required: bool = True) -> str | None:
