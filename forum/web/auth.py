@@ -19,6 +19,7 @@ from forum.extensions import db, limiter
 from forum.models import User
 from forum.services import accounts, login_throttle, twofactor
 from forum.web.forms import attach
+from forum.web.redirects import local_target
 
 bp = Blueprint("auth", __name__)
 
@@ -49,7 +50,7 @@ PENDING_MAX_TRIES = 5
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("main.index")
+    return local_target(target, url_for("main.index"))
 
 
 def _throttled(form: LoginForm, wait: int):

@@ -10,6 +10,7 @@ from forum.auth import viewer
 from forum.extensions import db
 from forum.search import service as search_service
 from forum.services import reading
+from forum.web.redirects import local_target
 
 bp = Blueprint("main", __name__)
 
@@ -36,8 +37,7 @@ def language():
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("main.index"))
+    return redirect(local_target(request.form.get("next"), url_for("main.index")))
 
 
 @bp.get("/healthz")

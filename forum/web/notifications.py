@@ -13,14 +13,14 @@ from forum.extensions import csrf, db
 from forum.models import Board, Notification, Post, Thread
 from forum.services import mail_content, mentions, notification_text, notifications, reactions, unread, watching
 from forum.services import validation
+from forum.web.redirects import local_target
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 30
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_target(request.form.get("next"), default)
 
 
 def _page() -> int:
