@@ -38,6 +38,8 @@ DEFAULTS: dict[str, object] = {
     "LIMIT_REPORTS": "20 per hour; 100 per day",
     "LIMIT_PASSWORD_RESET": "5 per minute",
     "LIMIT_PASSWORD_RESET_ADDRESS": "3 per hour",
+    # Markdown previews (live preview and the forms' "Vorschau" button) per account.
+    "LIMIT_PREVIEWS": "60 per minute",
     # Platform admins manage clusters but do not read their threads unless this is set.
     "ADMINS_READ_ALL": False,
     "BASE_URL": None,

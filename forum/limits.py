@@ -8,7 +8,9 @@ an account has it, so the answers never reveal which accounts exist.
 
 The amounts are config keys (``LIMIT_*`` in ``forum/config.py``, e.g. ``FORUM_LIMIT_POSTS``),
 read at request time. Only what was actually written counts: a failed or previewed post does
-not. Over the limit the answer is 429 with a German message, and ``Retry-After`` in seconds.
+not. Previews (the live preview and the forms' "Vorschau" button) have a limit of their own,
+``LIMIT_PREVIEWS``, each one counted. Over the limit the answer is 429 with a German message,
+and ``Retry-After`` in seconds.
 """
 from __future__ import annotations
 
@@ -71,6 +73,11 @@ def _previewing() -> bool:
     return request.form.get("action") == "preview"
 
 
+def _not_previewing() -> bool:
+    """The live preview (``POST /vorschau``) always previews; a form only with its "Vorschau" button."""
+    return not (_previewing() or request.endpoint == "threads.preview")
+
+
 def _invitation_count() -> int:
     """The web form invites several addresses at once; each is a mail, each counts."""
     from forum.services.membership import MAX_INVITES_AT_ONCE
@@ -98,6 +105,20 @@ def _posts_message() -> str:
 posts = limiter.shared_limit(
     _config("LIMIT_POSTS"), scope="posts", key_func=account_key, methods=["POST", "PATCH"],
     deduct_when=written, exempt_when=_previewing, error_message=_posts_message)
+
+
+def _previews_message() -> str:
+    text = _("Sie haben in kurzer Zeit sehr viele Vorschauen angefordert. Bitte warten Sie etwas.")
+    if request.endpoint == "threads.preview":
+        return text
+    return f"{text} {_('Mit „Zurück“ im Browser finden Sie Ihren Text wieder.')}"
+
+
+# Rendering costs time on every call, saved or not: previews count apart from posts, generously
+# enough for the live preview while typing.
+previews = limiter.shared_limit(
+    _config("LIMIT_PREVIEWS"), scope="previews", key_func=account_key, methods=["POST"],
+    exempt_when=_not_previewing, error_message=_previews_message)
 
 invitations = limiter.shared_limit(
     _config("LIMIT_INVITES"), scope="invitations", key_func=account_key, methods=["POST"],

@@ -73,6 +73,7 @@ def board(board_id: int):
 @bp.route("/b/<int:board_id>/neu", methods=["GET", "POST"])
 @login_required
 @limits.posts
+@limits.previews
 def new_thread(board_id: int):
     board = board_or_404(board_id)
     user = viewer()

@@ -85,6 +85,7 @@ def _post_labels() -> dict[str, str]:
 @bp.route("/t/<int:thread_id>/antworten", methods=["GET", "POST"])
 @login_required
 @limits.posts
+@limits.previews
 def reply(thread_id: int):
     thread = thread_or_404(thread_id)
     user = viewer()
@@ -133,6 +134,7 @@ def permalink(post_id: int):
 @bp.route("/p/<int:post_id>/bearbeiten", methods=["GET", "POST"])
 @login_required
 @limits.posts
+@limits.previews
 def edit(post_id: int):
     post = post_or_404(post_id)
     user = viewer()
@@ -180,6 +182,7 @@ def revisions(post_id: int):
 
 @bp.post("/vorschau")
 @login_required
+@limits.previews
 def preview():
     """Live preview for the progressive JavaScript; the same renderer as saving."""
     body = request.form.get("body", "")
