@@ -173,3 +173,91 @@ def test_an_address_taken_meanwhile_or_smtp_down_is_a_german_error(world, db, cl
     assert down.status_code == 400 and "konnte gerade nicht versendet werden" in down.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, world.member.id).email == world.member.email
+
+
+# -- (e) no GET changes state ---------------------------------------------------------------------
+
+WRITES = ("insert", "update", "delete", "replace", "merge")
+
+
+def _get_urls(app, world) -> dict[str, str]:
+    """One URL per GET route of ``app.url_map``, its arguments filled with the world's objects
+    (a route added later is walked too; an argument nobody knows gets 1)."""
+    from forum.models import Notification
+    from forum.services import accounts, email_change, mail_content, reports
+    from tests.test_moderation_matrix import _proposal
+
+    post = factories.reply(world.thread_a, world.member, "Eine Antwort des Mitglieds")
+    factories.reply(world.thread_a, world.manager, "Eine Antwort, die das Mitglied noch nicht kennt")
+    note = _db.session.query(Notification).filter_by(user_id=world.member.id).first()
+    values = {"thread_id": world.thread_a.id, "board_id": world.board_a.id, "post_id": post.id,
+              "slug": world.cluster_a.slug, "username": world.member.username, "notification_id": note.id,
+              "report_id": reports.create_report(world.manager, post, "spam").id, "proposal_id": _proposal(world),
+              "filename": "js/forum.js"}
+    tokens = {"notifications.unsubscribe": mail_content.unsubscribe_token(world.member.id, "reply"),
+              "accounts.confirm_email": email_change.make_token(world.member, "neu@example.net"),
+              "auth.reset": accounts.make_reset_token(world.member)}
+    urls = {}
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "GET" not in rule.methods:
+                continue
+            args = {name: tokens.get(rule.endpoint, "kein-token") if name == "token" else values.get(name, 1)
+                    for name in rule.arguments}
+            urls[rule.endpoint] = app.url_for(rule.endpoint, **args).replace("http://forum.test", "")
+    return urls
+
+
+@pytest.mark.parametrize("role", ["member", "manager"])
+def test_no_get_route_writes_to_the_database(app, world, client, login, role):
+    """Issue 15, point 11 (e): every GET route of the app (web and API), opened by a signed-in
+    member or manager of the world, sends no INSERT, UPDATE or DELETE: viewing a thread does not
+    move the read mark, opening a notification does not mark it read, an unsubscribe or e-mail
+    confirmation link shows a page with a button. (A link in a mail, a prefetch or another
+    site's <img> cannot change anything.)"""
+    urls = _get_urls(app, world)
+    login(getattr(world, role))
+    written: dict[str, list[str]] = {}
+    current = [""]
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(" ", 1)[0].lower() in WRITES:
+            written.setdefault(current[0], []).append(statement[:80])
+
+    event.listen(_db.engine, "before_cursor_execute", watch)
+    try:
+        for endpoint, url in sorted(urls.items()):
+            current[0] = f"{endpoint} {url}"
+            client.get(url)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", watch)
+    assert len(urls) > 60
+    assert not written, "GET schreibt in die Datenbank:\n" + "\n".join(f"{k}: {v}" for k, v in written.items())
+
+
+def test_the_thread_page_posts_its_read_mark_and_the_n_new_features_keep_working(world, db, client, login):
+    """Issue 15, point 11 (e): the thread page carries a read-mark form that static/js/forum.js
+    posts when the page has loaded (its button without JavaScript); that POST moves the read
+    mark and marks the thread's notifications read, so "n neu" and the bell keep working."""
+    from forum.services import unread
+
+    factories.reply(world.thread_a, world.manager, "Eins")
+    newest = factories.reply(world.thread_a, world.manager, "Zwei")
+    login(world.member)
+    page = client.get(f"/t/{world.thread_a.id}").get_data(as_text=True)
+    assert "2 neu" in client.get(f"/b/{world.board_a.id}").get_data(as_text=True)   # viewing moved nothing
+    form = re.search(r'<form class="read-mark[^>]*action="([^"]+)"[^>]*data-read-mark>.*?name="post" value="(\d+)"',
+                     page, re.S)
+    assert form and int(form.group(2)) == newest.id
+    answer = client.post(form.group(1), data={"post": form.group(2)}, headers={"X-Requested-With": "fetch"})
+    assert answer.status_code == 204
+    assert "neu</a>" not in client.get(f"/b/{world.board_a.id}").get_data(as_text=True)
+    assert "bell-count" not in client.get("/").get_data(as_text=True)
+    later = factories.reply(world.thread_a, world.manager, "Drei")
+    # a mark past the thread's posts is cut to what the thread has; without JS: back to the page
+    answer = client.post(form.group(1), data={"post": str(later.id + 1000), "next": f"/t/{world.thread_a.id}"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/t/{world.thread_a.id}")
+    assert unread.counts(world.member, [world.thread_a]) == {}
+    factories.reply(world.thread_a, world.manager, "Vier")
+    assert unread.counts(world.member, [world.thread_a])[world.thread_a.id].count == 1
+    assert "forum.js" in page and "<script>" not in page            # no inline script

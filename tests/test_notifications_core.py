@@ -164,7 +164,11 @@ def test_opening_a_notification_marks_it_read_and_jumps_to_the_post(world, db, c
     post = factories.reply(world.thread_a, world.manager, "Zum Anspringen")
     note = _notes(db, world.member)[0]
     login(world.member)
-    response = client.get(f"/benachrichtigungen/{note.id}")
+    followed = client.get(f"/benachrichtigungen/{note.id}")   # a GET only leads there (issue 15, point 11 e)
+    assert followed.status_code == 302 and followed.headers["Location"].endswith(f"/p/{post.id}")
+    db.session.refresh(note)
+    assert note.read_at is None
+    response = client.post(f"/benachrichtigungen/{note.id}")   # the list's link is a POST
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{post.id}")
     db.session.refresh(note)
     assert note.read_at is not None
@@ -217,6 +221,8 @@ def test_unread_counts_and_jump_to_first_unread(world, db, client, login):
     jump = client.get(f"/t/{world.thread_a.id}/ungelesen")
     assert jump.headers["Location"].endswith(f"/p/{first.id}")
     client.get(f"/t/{world.thread_a.id}")
+    # the page's read mark, posted by static/js/forum.js (issue 15, point 11 e: a GET writes nothing)
+    client.post(f"/t/{world.thread_a.id}/gelesen", data={"post": str(first.id + 1)})
     assert "neu</a>" not in client.get(f"/b/{world.board_a.id}").get_data(as_text=True)
     factories.reply(world.thread_a, world.manager, "Drei")
     assert unread.counts(world.member, [world.thread_a])[world.thread_a.id].count == 1

@@ -148,9 +148,10 @@ BOARD = Scenario("board", (3, 60), _board_grow, routes=(
 
 def _clusters_setup(ctx: Ctx) -> None:
     from forum.models import User
-    from forum.services import accounts, mail_content
+    from forum.services import accounts, email_change, mail_content
     ctx.extra["unsubscribe_token"] = mail_content.unsubscribe_token(ctx.users["member"], "reply")
     ctx.extra["reset_token"] = accounts.make_reset_token(db.session.get(User, ctx.users["member"]))
+    ctx.extra["email_token"] = email_change.make_token(db.session.get(User, ctx.users["member"]), "neu@example.org")
 
 
 def _clusters_grow(ctx: Ctx, n: int) -> None:
@@ -200,6 +201,8 @@ CLUSTERS = Scenario("clusters and boards", (2, 30), _clusters_grow, setup=_clust
     Route("api.openapi_document", lambda c: "/api/v1/openapi.json", "anonymous", api=True),
     Route("accounts.edit_profile", lambda c: "/konto", "manager"),
     Route("accounts.change_password", lambda c: "/konto/passwort", "manager"),
+    Route("accounts.change_email", lambda c: "/konto/email", "manager"),
+    Route("accounts.confirm_email", lambda c: f"/konto/email/bestaetigen/{c.email_token}", "anonymous"),
     Route("notifications.settings", lambda c: "/konto/benachrichtigungen", "manager"),
     Route("twofactor.settings", lambda c: "/konto/zwei-faktor", "manager"),
     Route("twofactor.setup", lambda c: "/konto/zwei-faktor/einrichten", "manager"),

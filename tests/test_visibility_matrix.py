@@ -140,6 +140,8 @@ POST_MATRIX = {
     "notifications.watch": (lambda w, ids: f"/beobachten/thread/{w.thread_a.id}", {"level": "watching"},
                             {**PRIVATE, "member": 302, "manager": 302}),
     "notifications.board_read": (lambda w, ids: f"/b/{w.board_a.id}/gelesen", {}, {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.thread_read": (lambda w, ids: f"/t/{w.thread_a.id}/gelesen", {"post": "999999"},
+                                  {**PRIVATE, "member": 302, "manager": 302}),
     "notifications.react": (lambda w, ids: f"/p/{ids['post']}/reaktion", {"kind": "daumen"},
                             {**PRIVATE, "member": 302, "manager": 302}),
     **MODERATION_WEB_POST,  # -- moderation (tests/test_moderation_matrix.py)

@@ -62,15 +62,26 @@ def first_unread_post_id(user: Viewer, thread: Thread) -> int | None:
     return found.first_post_id if found else None
 
 
+def mark_read_up_to(user: Viewer, thread: Thread, post_id: int | None) -> None:
+    """The thread page's own POST (static/js/forum.js, or its button without JavaScript) says
+    which posts it showed: the read mark moves up to ``post_id``, never past this thread's
+    posts. Showing a page writes nothing (issue 15, point 11 e: no GET changes state)."""
+    if not user.is_member or not post_id:
+        return
+    newest = db.session.scalar(select(func.max(Post.id)).where(Post.thread_id == thread.id, Post.id <= post_id))
+    if newest is not None:
+        record_read(user, thread, [newest])
+
+
 def record_read(user: Viewer, thread: Thread, post_ids: list[int]) -> None:
-    """Called when a page of the thread is shown: the read mark only moves forward; the
-    thread's notifications count as read too. Written on its own connection, so the page's
-    objects in the session stay loaded."""
+    """The member has seen these posts of the thread: the read mark only moves forward; the
+    thread's notifications count as read too. Written on its own connection, so the objects
+    in the session stay loaded."""
     if not user.is_member or not post_ids:
         return
     newest = max(post_ids)
     # Reading again what was read before is the common case: two cheap reads instead of a
-    # write transaction on every page view (writes serialise, above all on SQLite).
+    # write transaction on every page's POST (writes serialise, above all on SQLite).
     read_mark = select(ThreadRead.last_read_post_id).where(ThreadRead.user_id == user.id,
                                                           ThreadRead.thread_id == thread.id).scalar_subquery()
     unread_notice = select(Notification.id).where(

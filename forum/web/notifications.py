@@ -69,15 +69,17 @@ def index():
                            pages=pages, total=total, only_unread=only_unread)
 
 
-@bp.get("/benachrichtigungen/<int:notification_id>")
+@bp.route("/benachrichtigungen/<int:notification_id>", methods=["GET", "POST"])
 @login_required
 def open_notification(notification_id: int):
-    """Marks the notification read and leads to what it is about."""
+    """Leads to what the notification is about; the list's POST also marks it read (a GET,
+    e.g. an old bookmark or a prefetch, only leads there)."""
     user = viewer()
     item = db.session.get(Notification, notification_id)
     permissions.ensure_visible(item is not None and item.user_id == user.id)
     line = notification_text.present(user, [item], group=False)[0]
-    notifications.mark_read(user, [item.id])
+    if request.method == "POST":
+        notifications.mark_read(user, [item.id])
     return redirect(line.url or url_for("notifications.index"))
 
 
@@ -146,6 +148,19 @@ def board_read(board_id: int):
     unread.mark_board_read(viewer(), board)
     flash(_("Alle Themen in „%(board)s“ sind als gelesen markiert.", board=board.name), "success")
     return redirect(url_for("clusters.board", board_id=board.id))
+
+
+@bp.post("/t/<int:thread_id>/gelesen")
+@login_required
+def thread_read(thread_id: int):
+    """The thread page's read mark: sent by static/js/forum.js when the page has loaded
+    (answer 204), or by its button without JavaScript (back to the page)."""
+    thread = db.session.get(Thread, thread_id)
+    permissions.ensure_visible(thread is not None and permissions.can_view_thread(viewer(), thread))
+    unread.mark_read_up_to(viewer(), thread, validation.object_id(request.form.get("post")))
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204
+    return redirect(_back(url_for("threads.show", thread_id=thread.id)))
 
 
 @bp.get("/t/<int:thread_id>/ungelesen")

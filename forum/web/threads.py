@@ -14,7 +14,7 @@ from forum.extensions import db
 from forum.models import Post, Thread
 from forum.rendering import render
 from forum.services import posting, reading, validation
-from forum.services import mentions, reactions, unread  # notifications
+from forum.services import mentions, reactions  # notifications
 from forum.web import presenters
 from forum.web.forms import attach
 
@@ -71,7 +71,8 @@ def show(thread_id: int):
     user = viewer()
     page = reading.thread_page(thread, view, _page(), current_app.config["POSTS_PER_PAGE"], viewer=user)
     post_ids = [row.post.id for row in page.rows]
-    unread.record_read(user, thread, post_ids)  # notifications: read position
+    # notifications: the read position is not written here (a GET changes nothing); the page's
+    # read-mark form posts it (notifications.thread_read), by itself where JavaScript runs
     posts = presenters.thread_posts(user, thread, page.rows, view, reactions.summary(user, post_ids), _post_labels())
     return render_template("threads/show.html", thread=thread, page=page, view=view, posts=posts,
                            form=ReplyForm())
@@ -96,11 +97,11 @@ def reply(thread_id: int):
     parent_ref = form.parent_id.data if request.method == "POST" else request.args.get("parent")
     if validation.object_id(parent_ref):
         parent = db.session.get(Post, validation.object_id(parent_ref))
-        if parent is None or parent.thread_id != thread.id:
+        if parent is None or parent.thread_id != thread.id or not permissions.can_reply_to_post(user, parent):
             parent = None
     if request.method == "GET":
         form.parent_id.data = parent.id if parent else ""
-        if parent is not None and request.args.get("zitat") and not parent.is_deleted and not parent.is_hidden:
+        if parent is not None and request.args.get("zitat") and permissions.can_quote_post(user, parent):
             form.body.data = posting.quote(parent)
     preview = None
     if form.validate_on_submit():

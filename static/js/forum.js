@@ -119,6 +119,18 @@
   });
 
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-preview-url]"), attachPreview);
+
+  /* Read mark: a thread page tells the server, by a POST, which posts it showed (a GET never
+     writes). Without JavaScript the form's button does the same. */
+  var readMark = document.querySelector("form[data-read-mark]");
+  if (readMark && window.fetch && window.FormData) {
+    fetch(readMark.action, {
+      method: "POST", body: new FormData(readMark), credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken, "X-Requested-With": "fetch" }
+    }).then(function (response) {
+      if (response.ok) { readMark.hidden = true; }
+    }).catch(function () { /* offline: the button still works */ });
+  }
 })();
 
 /* -- notifications: @mention suggestions among the people who can see the thread. Without
