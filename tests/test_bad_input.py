@@ -130,3 +130,128 @@ def test_a_reply_form_with_raw_bytes_that_are_not_utf8_gets_a_german_error(world
     assert response.status_code == 400
     assert "darf nicht leer sein" in response.get_data(as_text=True)
     db.session.rollback()
+
+
+# -- (b) a reply chain a thousand deep ---------------------------------------------------------
+
+CHAIN = 1_000
+THROUGH_THE_SERVICE = 40    # well past the depth cap; the rest in one batch, placed by the same rule
+
+
+@pytest.fixture
+def chain(world) -> list[int]:
+    """A thousand replies in thread A, each answering the one before, by two people in turn.
+    The first ones go through ``posting.reply`` (25 ms each); the rest are inserted at once,
+    placed by the service's own rule (``posting._tree_place``) and counted as it counts."""
+    from sqlalchemy import update
+
+    from forum.models import Board, Post, Thread
+    from forum.models.threads import PATH_WIDTH
+    from forum.rendering import render
+    from forum.services import posting
+
+    thread, people = world.thread_a, (world.member, world.manager)
+    parent = None
+    ids = []
+    for n in range(THROUGH_THE_SERVICE):
+        parent = posting.reply(people[n % 2], thread, f"Antwort {n + 1}", parent.id if parent else None)
+        ids.append(parent.id)
+    rest = [Post(thread_id=thread.id, author_id=people[n % 2].id, body_markdown=f"Antwort {n + 1}",
+                 body_html=render(f"Antwort {n + 1}")) for n in range(THROUGH_THE_SERVICE, CHAIN)]
+    db.session.add_all(rest)
+    db.session.flush()
+    for post in rest:
+        post.parent_id, post.depth, anchor_path = posting._tree_place(parent)
+        post.path = f"{anchor_path}/{str(post.id).zfill(PATH_WIDTH)}"
+        post.reply_to_id = parent.id if post.parent_id != parent.id else None
+        post.branch_id = parent.branch_id
+        parent = post
+        ids.append(post.id)
+    db.session.execute(update(Post).where(Post.id == ids[0]).values(branch_size=Post.branch_size + len(rest)))
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count + len(rest)))
+    db.session.execute(update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + len(rest)))
+    db.session.commit()
+    return ids
+
+
+def test_a_reply_chain_a_thousand_deep_stores_short_paths(chain, world, app):
+    """Issue 15, point 10 (b): every reply stored the ids of all its ancestors, so a chain of
+    1,000 stored 5.5 MB of paths (the deepest 11,011 characters). Now no reply sits deeper than
+    MAX_REPLY_DEPTH; deeper ones sit beside the post they answer and name it."""
+    from sqlalchemy import func, select
+
+    from forum.models import Post
+    from forum.models.threads import MAX_REPLY_DEPTH, PATH_WIDTH
+
+    longest, deepest, stored = db.session.execute(
+        select(func.max(func.length(Post.path)), func.max(Post.depth), func.sum(func.length(Post.path)))
+        .where(Post.thread_id == world.thread_a.id)).one()
+    assert app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH) == MAX_REPLY_DEPTH == 16
+    assert deepest == MAX_REPLY_DEPTH
+    assert longest == (MAX_REPLY_DEPTH + 1) * (PATH_WIDTH + 1) - 1 == 186
+    assert stored < 200 * CHAIN
+    last, before = db.session.get(Post, chain[-1]), db.session.get(Post, chain[-2])
+    assert last.reply_to_id == last.answers_id == before.id
+    assert last.parent_id == before.parent_id == chain[MAX_REPLY_DEPTH - 2]   # the ancestor one level up
+    assert db.session.get(Post, chain[0]).branch_size == CHAIN
+
+
+def test_a_reply_past_the_cap_through_the_service_notifies_whom_it_answers(chain, world):
+    """Issue 15, point 10 (b): the reply keeps the post it answers; its author gets the
+    "Antwort" notification, not the author of the ancestor it is filed under."""
+    from sqlalchemy import select
+
+    from forum.models import Notification, Post
+    from forum.models.threads import MAX_REPLY_DEPTH
+    from forum.services import posting
+    from tests import factories
+
+    third = factories.member(world.cluster_a, factories.user("tina.tischler"))
+    answered = posting.reply(third, world.thread_a, "Ich hänge mich an", chain[-1])
+    answer = posting.reply(world.member, world.thread_a, "Danke, Tina", answered.id)
+    assert (answered.depth, answered.reply_to_id) == (MAX_REPLY_DEPTH, chain[-1])
+    assert (answer.depth, answer.reply_to_id, answer.answers_id) == (MAX_REPLY_DEPTH, answered.id, answered.id)
+    assert answer.parent_id == db.session.get(Post, chain[-1]).parent_id != answered.id
+    assert len(answer.path) == len(answered.path) == 186
+    kinds = set(db.session.scalars(select(Notification.kind).where(Notification.user_id == third.id,
+                                                                    Notification.post_id == answer.id)))
+    assert "reply" in kinds
+
+
+def test_the_tree_page_of_a_thousand_deep_chain_is_small_and_paginated(chain, world, client, login, app):
+    """Issue 15, point 10 (b): the whole chain was one branch, so one tree page of 1.4 MB. Now a
+    branch larger than a page gets pages of its own, POSTS_PER_PAGE posts each."""
+    from forum.models import Post
+
+    per_page = app.config["POSTS_PER_PAGE"]
+    login(world.member)
+    first = client.get(f"/t/{world.thread_a.id}")
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert html.count('<article class="post') == per_page + 1          # the opening post besides
+    assert len(first.get_data()) < 150_000
+    pages = -(-CHAIN // per_page)
+    assert f"?page={pages}" in html
+    last = client.get(f"/t/{world.thread_a.id}?page={pages}").get_data(as_text=True)
+    assert f'id="p{chain[-1]}"' in last and f'id="p{chain[0]}"' not in last
+    before = db.session.get(Post, chain[-2])
+    assert f'Antwort an <a href="/p/{before.id}">{before.author.display_name}</a>' in last
+    jump = client.get(f"/p/{chain[-1]}")
+    assert jump.status_code == 302 and f"page={pages}#p{chain[-1]}" in jump.headers["Location"]
+
+
+def test_the_api_tree_view_of_a_thousand_deep_chain_is_paginated(chain, world, client, api_token):
+    """Issue 15, point 10 (b): ``GET /threads/<id>?view=tree`` answered the whole branch on
+    one page; now ``per_page`` posts a page, and the deepest reply names whom it answers."""
+    headers = api_token(world.member)
+    url = f"/api/v1/threads/{world.thread_a.id}?view=tree&per_page=50"
+    first = client.get(url, headers=headers).get_json()
+    assert len(first["items"]) == 51 and first["pages"] == CHAIN // 50
+    last = client.get(f"{url}&page={CHAIN // 50}", headers=headers).get_json()
+    assert len(last["items"]) == 50
+    deepest = last["items"][-1]
+    assert deepest["id"] == chain[-1]
+    assert deepest["reply_to_id"] == chain[-2] != deepest["parent_id"]
+    seen = {item["id"] for page in range(1, CHAIN // 50 + 1)
+            for item in client.get(f"{url}&page={page}", headers=headers).get_json()["items"]}
+    assert seen == {*chain, world.thread_a.first_post_id}   # every post once, none lost between pages

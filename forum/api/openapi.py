@@ -61,7 +61,13 @@ API_TOKEN = {"id": ID, "name": TEXT, "created_at": STAMP,
              "expires_at": {**STAMP, "description": "Danach gilt das Token nicht mehr (Standard: 90 Tage nach "
                                                     "der Ausstellung, FORUM_API_TOKEN_DAYS)"},
              "current": {**FLAG, "description": "das Token, mit dem diese Anfrage kam"}}
-POST = {"id": ID, "thread_id": ID, "parent_id": {"anyOf": [ID, {"type": "null"}]}, "depth": COUNT,
+POST = {"id": ID, "thread_id": ID,
+        "parent_id": {"anyOf": [ID, {"type": "null"}], "description": "Elternbeitrag im Baum; null beim Eröffnungsbeitrag"},
+        "reply_to_id": {"anyOf": [ID, {"type": "null"}],
+                        "description": "der Beitrag, auf den geantwortet wird: `parent_id`, außer bei Antworten "
+                                       "jenseits der größten Baumtiefe, die neben ihrem Bezugsbeitrag stehen"},
+        "depth": {**COUNT, "description": "Ebene im Baum (0: Eröffnungsbeitrag); neue Antworten höchstens "
+                                        "FORUM_MAX_REPLY_DEPTH (16) Ebenen tief"},
         "author": nullable("Author"),
         "body_html": {"type": "string", "description": "bereinigtes HTML; leer bei gelöschten Beiträgen und bei "
                                                        "ausgeblendeten, die der Aufrufer nicht lesen darf"},
@@ -222,7 +228,9 @@ PATHS = {
     "/threads/{thread_id}": {"get": {
         "operationId": "getThread",
         "summary": "Ein Thema und eine Seite seiner Beiträge (Baum: ganze Zweige je Seite; flach: chronologisch)",
-        "description": "Eine Seite jenseits der letzten liefert die letzte Seite; `page` nennt die gelieferte.",
+        "description": ("Eine Seite jenseits der letzten liefert die letzte Seite; `page` nennt die gelieferte. "
+                        "Im Baum bleibt ein Zweig mit bis zu doppelt `per_page` Beiträgen auf einer Seite; ein "
+                        "größerer steht auf eigenen Seiten, `per_page` Beiträge je Seite in Baumreihenfolge."),
         "parameters": [path_id("thread_id"), query("view", {"enum": ["tree", "flat"], "default": "tree"}, "Darstellung"),
                        *PAGING],
         "responses": {**ok("ThreadDetail"), **errors(400, 401, 404)}}},

@@ -85,6 +85,7 @@ def post(viewer: Viewer, item: Post) -> dict:
         "id": item.id,
         "thread_id": item.thread_id,
         "parent_id": item.parent_id,
+        "reply_to_id": item.answers_id,   # differs from parent_id past the depth cap
         "depth": item.depth,
         "author": author(item.author),
         "body_html": body_html,

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from forum.models.clusters import Board
 
 PATH_WIDTH = 10  # each level of Post.path is the post id, zero-padded to this width
+# Replies are stored at most this many levels below the opening post (FORUM_MAX_REPLY_DEPTH): a
+# reply to a post at the cap sits beside it, under the same parent, and keeps whom it answers in
+# ``reply_to_id``. So ``path`` stays under (MAX_REPLY_DEPTH + 1) * (PATH_WIDTH + 1) characters
+# however long a chain of replies grows (issue 15, point 10: a chain 1,000 deep stored 5 MB).
+MAX_REPLY_DEPTH = 16
 
 thread_tags = Table(
     "thread_tags",
@@ -91,6 +96,9 @@ class Post(db.Model):
     depth: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[str] = mapped_column(Text, default="")
     branch_id: Mapped[int | None] = mapped_column(Integer)
+    # The post this reply answers where the depth cap placed it elsewhere (its parent in the
+    # tree is then an ancestor of that post); None where it is the parent.
+    reply_to_id: Mapped[int | None] = mapped_column(Integer)
     # On a top-level reply: the posts in its subtree, itself included (pages never split one).
     branch_size: Mapped[int] = mapped_column(Integer, default=1)
     body_markdown: Mapped[str] = mapped_column(Text)
@@ -118,7 +126,8 @@ class Post(db.Model):
         # the flat view's order: page 1 of a thread with thousands of replies reads 20 index
         # entries instead of sorting the whole thread (and page_of_post counts along it)
         Index("ix_posts_thread_created", "thread_id", "created_at", "id"),
-        Index("ix_posts_thread_branch", "thread_id", "branch_id"),
+        # tree pages: whole branches, or a slice of one too large for a page, in path order
+        Index("ix_posts_thread_branch", "thread_id", "branch_id", "path"),
         Index("ix_posts_thread_depth", "thread_id", "depth", "id"),
         Index("ix_posts_author", "author_id", "id"),
         Index("ix_posts_parent", "parent_id"),
@@ -135,6 +144,11 @@ class Post(db.Model):
     @property
     def is_first(self) -> bool:
         return self.parent_id is None
+
+    @property
+    def answers_id(self) -> int | None:
+        """The post this one answers (its parent, unless the depth cap moved it up the tree)."""
+        return self.reply_to_id or self.parent_id
 
     @property
     def edited(self) -> bool:

@@ -72,7 +72,7 @@ _PRIORITY = {"mention": 3, "reply": 2, "watched_reply": 1, "new_thread": 1}
 def on_reply(post: Post) -> None:
     thread = post.thread
     author = post.author
-    parent = db.session.get(Post, post.parent_id) if post.parent_id else None
+    parent = db.session.get(Post, post.answers_id) if post.answers_id else None  # the post it answers, past the depth cap too
     levels = watching.effective_levels(thread)
     wanted: dict[int, str] = {}
 

@@ -1,6 +1,7 @@
 """Writing: threads, replies, edits, soft deletes. Web and API both call these."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -8,7 +9,7 @@ from forum import permissions, search
 from forum.errors import NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import Board, Post, PostRevision, Tag, Thread, User, utcnow
-from forum.models.threads import PATH_WIDTH
+from forum.models.threads import MAX_REPLY_DEPTH, PATH_WIDTH
 from forum.services import modlog  # moderation: managers' edits and deletes of others' posts
 from forum.rendering import has_control_characters, render
 from forum.services import protection, validation
@@ -77,12 +78,14 @@ def reply(user: User, thread: Thread, body: object, parent_id: object = None) ->
     parent = _parent(thread, parent_id)
     clean_body = validation.body(body)
     now = utcnow()
-    post = Post(thread_id=thread.id, author_id=user.id, parent_id=parent.id, depth=parent.depth + 1,
+    anchor_id, depth, anchor_path = _tree_place(parent)
+    post = Post(thread_id=thread.id, author_id=user.id, parent_id=anchor_id, depth=depth,
+                reply_to_id=parent.id if anchor_id != parent.id else None,
                 body_markdown=clean_body, body_html=render(clean_body), created_at=now, awaiting_approval=held)
     db.session.add(post)
     db.session.flush()
-    post.path = f"{parent.path}/{_segment(post.id)}"
-    post.branch_id = post.id if parent.parent_id is None else parent.branch_id
+    post.path = f"{anchor_path}/{_segment(post.id)}"
+    post.branch_id = post.id if depth == 1 else parent.branch_id
     if not held:  # a held post is counted and indexed when a manager approves it
         count_reply(post, now)
     db.session.commit()
@@ -105,6 +108,18 @@ def count_reply(post: Post, now) -> None:
                                            .scalar_subquery()).values(post_count=Board.post_count + 1))
     notifications.on_reply(post)  # notifications: when the reply becomes visible (now or on approval)
     search.enqueue("post", post.id)
+
+
+def _tree_place(parent: Post) -> tuple[int, int, str]:
+    """Where a reply to ``parent`` goes in the tree: its stored parent's id, its depth and that
+    parent's path. Below the depth cap it is ``parent``; at the cap the reply sits beside
+    ``parent``, under the ancestor one level above the cap (read from the path, so a lowered cap
+    also holds for chains that are deeper already)."""
+    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
+    if parent.depth < cap:
+        return parent.id, parent.depth + 1, parent.path
+    segments = parent.path.split("/")[:cap]
+    return int(segments[-1]), cap, "/".join(segments)
 
 
 def _parent(thread: Thread, parent_id: object) -> Post:

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import math
 
-from sqlalchemy import Boolean, DateTime, Integer, Select, and_, bindparam, column, false, or_, select
+from sqlalchemy import Boolean, DateTime, Integer, Select, and_, bindparam, column, false, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -146,7 +146,7 @@ def cluster_members(cluster: Cluster) -> list[Membership]:
 @dataclasses.dataclass
 class PostRow:
     post: Post
-    parent_author: str | None  # whom a reply answers (shown where indentation stops)
+    parent_author: str | None  # whom a reply answers (shown where indentation stops, and past the depth cap)
 
 
 @dataclasses.dataclass
@@ -169,7 +169,7 @@ def _post_rows(query: Select, thread: Thread) -> list[PostRow]:
     thread already loaded: the permission checks per post would otherwise go through
     SQLAlchemy's lazy-load machinery for it, once per post (an identity-map hit, but a costly one)."""
     parent, parent_author = _PARENT, _PARENT_AUTHOR
-    query = (query.outerjoin(parent, parent.id == Post.parent_id)
+    query = (query.outerjoin(parent, parent.id == func.coalesce(Post.reply_to_id, Post.parent_id))
              .outerjoin(parent_author, parent_author.id == parent.author_id)
              .add_columns(parent_author.display_name)
              .options(joinedload(Post.author), defer(Post.body_markdown)))  # pages show the stored HTML
@@ -182,8 +182,11 @@ def _post_rows(query: Select, thread: Thread) -> list[PostRow]:
 
 def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Viewer | None = None) -> ThreadPage:
     """Flat: chronological pages of ``per_page`` posts. Tree: depth-first pages of about
-    ``per_page`` posts that never split the subtree of a top-level reply. With ``viewer``,
-    posts awaiting approval appear only for their author and the moderators."""
+    ``per_page`` posts that never split the subtree of a top-level reply, unless it alone has
+    more than ``WHOLE_BRANCH_PAGES * per_page`` posts: then it gets pages of its own,
+    ``per_page`` posts each in tree order (issue 15, point 10: one branch 1,000 posts deep made
+    a 1.4 MB page). With ``viewer``, posts awaiting approval appear only for their author and
+    the moderators."""
     pending = (permissions.pending_posts_condition(viewer, thread.board.cluster_id) if viewer is not None
                else Post.awaiting_approval.is_(False))
     if view == "flat":
@@ -193,15 +196,21 @@ def thread_page(thread: Thread, view: str, page: int, per_page: int, viewer: Vie
         rows = _post_rows(select(Post).where(Post.thread_id == thread.id, pending)
                           .order_by(Post.created_at, Post.id).offset((page - 1) * per_page).limit(per_page), thread)
         return ThreadPage(rows, page, pages, per_page, total)
-    chunks = _tree_chunks(thread, per_page)
-    pages = len(chunks)
-    page = min(max(page, 1), pages)
-    wanted = chunks[page - 1]
-    condition = Post.branch_id.in_(wanted) if wanted else false()
+    layout = _tree_pages(thread, per_page)
+    page = min(max(page, 1), len(layout))
+    wanted = layout[page - 1]
+    if wanted.split is None:
+        condition = Post.branch_id.in_(wanted.branches) if wanted.branches else false()
+    else:
+        condition = Post.branch_id == wanted.split
     if page == 1:
-        condition = or_(condition, Post.id == thread.first_post_id)
-    rows = _post_rows(select(Post).where(Post.thread_id == thread.id, condition, pending).order_by(Post.path), thread)
-    return ThreadPage(rows, page, pages, per_page, thread.reply_count + 1)
+        condition = or_(condition, Post.id == thread.first_post_id)   # first in path order
+    query = select(Post).where(Post.thread_id == thread.id, condition, pending).order_by(Post.path)
+    if wanted.split is not None:   # one slice of a large branch, read along ix_posts_thread_branch
+        # page 1 holds the opening post besides; the last slice also the posts awaiting approval
+        # that this viewer sees (branch_size does not count them)
+        query = query.offset(wanted.start).limit(per_page + (page == 1) + (per_page if wanted.last else 0))
+    return ThreadPage(_post_rows(query, thread), page, len(layout), per_page, thread.reply_count + 1)
 
 
 def page_of_post(thread: Thread, post: Post, view: str, per_page: int) -> int:
@@ -215,26 +224,57 @@ def page_of_post(thread: Thread, post: Post, view: str, per_page: int) -> int:
         return (earlier or 0) // per_page + 1
     if post.depth == 0:
         return 1
-    for number, chunk in enumerate(_tree_chunks(thread, per_page), start=1):
-        if post.branch_id in chunk:
+    layout = _tree_pages(thread, per_page)
+    slices = [number for number, page in enumerate(layout, start=1) if page.split == post.branch_id]
+    if slices:   # a branch spread over pages: the post's place in it, in tree order
+        before = db.session.scalar(select(db.func.count()).select_from(Post).where(
+            Post.thread_id == thread.id, Post.branch_id == post.branch_id, Post.path < post.path,
+            Post.awaiting_approval.is_(False)))
+        return slices[min((before or 0) // per_page, len(slices) - 1)]
+    for number, page in enumerate(layout, start=1):
+        if post.branch_id in page.branches:
             return number
     return 1
 
 
-def _tree_chunks(thread: Thread, per_page: int) -> list[list[int]]:
-    """Top-level replies grouped into pages of about ``per_page`` posts, whole subtrees each."""
+# A branch of up to this many pages' worth of posts stays whole on one page; a larger one is
+# spread over pages of its own. So no tree page holds more than twice ``per_page`` posts.
+WHOLE_BRANCH_PAGES = 2
+
+
+@dataclasses.dataclass
+class _TreePage:
+    """Whole top-level branches, or one slice of a branch larger than a page: ``per_page``
+    posts from position ``start`` of that branch in tree order."""
+    branches: list[int] = dataclasses.field(default_factory=list)
+    split: int | None = None
+    start: int = 0
+    last: bool = False
+
+
+def _tree_pages(thread: Thread, per_page: int) -> list[_TreePage]:
+    """Top-level replies grouped into pages of about ``per_page`` posts, whole subtrees each,
+    except that a subtree of more than ``WHOLE_BRANCH_PAGES`` pages is spread over pages of its
+    own (one statement, like the page itself)."""
     branches = db.session.execute(
         select(Post.id, Post.branch_size).where(Post.thread_id == thread.id, Post.depth == 1).order_by(Post.id)
     ).all()
-    chunks: list[list[int]] = [[]]
+    pages = [_TreePage()]
     filled = 1  # the opening post sits on the first page
     for branch_id, size in branches:
-        if chunks[-1] and filled + size > per_page:
-            chunks.append([])
+        if size > WHOLE_BRANCH_PAGES * per_page:
+            starts = range(0, size, per_page)
+            for start in starts:
+                if pages[-1].branches or pages[-1].split is not None:
+                    pages.append(_TreePage())
+                pages[-1].split, pages[-1].start, pages[-1].last = branch_id, start, start == starts[-1]
+            continue
+        if pages[-1].split is not None or (pages[-1].branches and filled + size > per_page):
+            pages.append(_TreePage())
             filled = 0
-        chunks[-1].append(branch_id)
+        pages[-1].branches.append(branch_id)
         filled += size
-    return chunks
+    return pages
 
 
 def revisions(post: Post) -> list[PostRevision]:

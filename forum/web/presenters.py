@@ -93,7 +93,7 @@ class PostView:
     author: Markup               # person link, or "Gelöscht"
     company: str                 # "Betrieb · Gewerk"
     time: Markup
-    answers: str | None          # whom it answers, where indentation does not show it
+    answers: Markup | None       # whom it answers (a link to that post), where indentation does not show it
     show_body: bool              # text readable for the viewer
     hidden_notice: bool          # hidden, but readable for the viewer (author, moderators)
     is_solution: bool
@@ -140,8 +140,9 @@ def thread_posts(viewer: Viewer, thread: Thread, rows: list[PostRow], view: str,
         deleted = p.is_deleted
         readable = not deleted and (not p.is_hidden or permissions.can_read_hidden_post(viewer, p))
         company = " · ".join(part for part in (author.company, author.trade) if part) if author and not deleted else ""
-        answers = (row.parent_author if row.parent_author and p.depth > 1
-                   and (view == "flat" or p.depth > MAX_DEPTH) else None)
+        answers = (Markup('<a href="{}">{}</a>').format(permalink(p.answers_id), row.parent_author)
+                   if row.parent_author and p.depth > 1
+                   and (view == "flat" or p.depth > MAX_DEPTH or p.reply_to_id) else None)  # past the depth cap too
         may_edit = not deleted and permissions.can_edit_post(viewer, p)
         views.append(PostView(
             post=p,
