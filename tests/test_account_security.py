@@ -261,3 +261,41 @@ def test_the_thread_page_posts_its_read_mark_and_the_n_new_features_keep_working
     factories.reply(world.thread_a, world.manager, "Vier")
     assert unread.counts(world.member, [world.thread_a])[world.thread_a.id].count == 1
     assert "forum.js" in page and "<script>" not in page            # no inline script
+
+
+# -- (c) TOTP secrets at rest ---------------------------------------------------------------------
+
+def test_totp_secrets_are_encrypted_at_rest_and_old_plain_ones_keep_working(world, db, app, monkeypatch):
+    """Issue 15, point 11 (c): the database holds the TOTP secret only encrypted with a key
+    derived from SECRET_KEY; a secret stored before (plain base32) still works; with another
+    secret key the stored value reveals nothing and no code fits."""
+    import datetime as dt
+
+    import pyotp
+
+    from forum import sealing
+    from forum.models import User
+    from forum.services import twofactor
+
+    clock = [dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.timezone.utc)]
+    monkeypatch.setattr(twofactor, "_now", lambda: clock[0])
+    secret = twofactor.new_secret()
+    twofactor.enable(world.member, secret, pyotp.TOTP(secret).at(clock[0]))
+    stored = db.session.execute(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": world.member.id}).scalar()
+    assert stored.startswith("fernet:") and secret not in stored
+    db.session.expire_all()
+    member = db.session.get(User, world.member.id)
+    assert member.totp_secret == secret and member.two_factor_enabled
+    clock[0] += dt.timedelta(minutes=1)
+    assert twofactor.verify(member, pyotp.TOTP(secret).at(clock[0])) == "totp"
+
+    db.session.execute(text("UPDATE users SET totp_secret = :plain WHERE id = :id"), {"plain": secret, "id": member.id})
+    db.session.commit()
+    db.session.expire_all()
+    member = db.session.get(User, world.member.id)
+    clock[0] += dt.timedelta(minutes=1)
+    assert twofactor.verify(member, pyotp.TOTP(secret).at(clock[0])) == "totp"   # read-both
+
+    other_key = sealing.unseal(stored, secret_key="ein-anderer-schluessel")
+    assert other_key != secret
+    assert sealing.unseal(stored) == secret

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.util import utcnow
+from forum.sealing import Sealed
 
 if TYPE_CHECKING:
     from forum.models.clusters import Membership
@@ -35,9 +36,10 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # Two-factor log-in (forum.services.twofactor): the TOTP secret (base32), when it was
-    # switched on, and the last time step accepted, so a code is never accepted twice.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor log-in (forum.services.twofactor): the TOTP secret (base32; encrypted in the
+    # database, forum.sealing), when it was switched on, and the last time step accepted, so a
+    # code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed(255))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
