@@ -77,6 +77,21 @@ def test_outsider_scores_do_not_change_when_another_clusters_posts_go(world):
     assert _answers(world.outsider) == before
 
 
+def test_a_compound_only_another_cluster_uses_changes_nothing_for_the_outsider(world):
+    """Issue 15, point 4: whether a typed word is "a word of the index" (which decides how a
+    compound is split and whether compounds with its tail stand in for it) is asked of the
+    posts the viewer may read: cluster A using "Berufszulassung" must not take the outsider's
+    stand-in hit (a compound with the same tail) away."""
+    factories.thread(world.board_b, world.outsider, "Gericht", "Die Berufungszulassung kam nach einem Jahr.")
+    factories.thread(world.board_b, world.outsider, "Antrag", "Die Zulassung wurde beantragt.")
+    before = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
+    assert before
+    factories.thread(world.board_a, world.member, "Meisterpflicht", "Die Berufszulassung regelt die Handwerksordnung.")
+    assert service.search(world.member, service.Params(q="Berufszulassung")).total == 1
+    after = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
+    assert after == before
+
+
 def test_member_of_both_clusters_sees_the_statistics_of_both(world):
     """Issue 15, point 4: scope statistics are summed over every readable cluster: for a
     member of both clusters, cluster A's posts with the word (and their lengths) change the

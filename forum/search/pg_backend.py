@@ -341,10 +341,17 @@ class PgBackend:
         parsed = parse(request.text)
         marks = Marks()
         with self._reading() as view:
-            view.prefetch_known(_candidate_stems(parsed))
+            stems = _candidate_stems(parsed)
+            view.prefetch_known(stems)
+            view.prefetch_scoped((field, stem) for stem in stems if view.known(stem) for field in (TITLE, BODY))
+            readable = where[2]
+
+            def known(stem: str) -> bool:   # a word of a post the viewer may read (Issue 15, point 4)
+                return view.known(stem) and view.known_in(stem, readable)
+
             parts = [part for part in map(analysis.part_key, parsed.words) if part]
             view.prefetch_contains((field, part) for part in parts for field in (BODY, TITLE))
-            text_query = build(parsed, marks, known=view.known, expand=view.expand, contains=view.contains)
+            text_query = build(parsed, marks, known=known, expand=view.expand, contains=view.contains)
             if text_query is None:
                 return Result([], 0)
             total, hits, ranking = self._collect(view, text_query, where, request, marks)
@@ -356,7 +363,7 @@ class PgBackend:
                 replacements, extra = corrected
                 suggestion = _rewrite(request.text, replacements)
                 if total < FEW_HITS:
-                    text_query = build(parsed, marks, extra, view.known, view.expand, view.contains)
+                    text_query = build(parsed, marks, extra, known, view.expand, view.contains)
                     total, hits, _ranking = self._collect(view, text_query, where, request, marks)
         return Result(hits, total, suggestion)
 

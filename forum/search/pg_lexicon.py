@@ -192,6 +192,10 @@ class LexiconView:
             found = self.lexicon._scoped.get((field, term), {})
         return found
 
+    def known_in(self, stem: str, readable: Callable[[int], bool]) -> bool:
+        """Some post of the ``readable`` scopes has ``stem`` in its title or body."""
+        return any(readable(scope) for field in WORD_FIELDS for scope in self.scoped_df(field, stem))
+
     def stats(self, readable: Callable[[int], bool]) -> Stats:
         """BM25's statistics summed over the ``readable`` scopes only (Issue 15, point 4): the
         posts, their summed quantised field lengths and each term's document frequency, as

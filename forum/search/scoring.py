@@ -310,6 +310,37 @@ class SegmentData:
             self._scope_totals[scope] = found
         return found
 
+    def scope_has(self, scope: tuple[str, tuple[str, ...]], field: str, text) -> bool:
+        """Some live post of the scope in this segment has ``text`` in ``field``: from the
+        counts or postings read before, else block by block until the first such post (a
+        frequent word needs its first block only), remembered."""
+        key = (scope, field, text, "has")
+        found = self._scope_df.get(key)
+        if found is None:
+            counted = self._scope_df.get((scope, field, text))
+            mask = self.cached_mask(*scope)
+            if counted is not None:
+                found = counted > 0
+            elif (field, text) in self._postings or (field, text) in self._saturation:
+                ids = self.term_ids(field, text)
+                found = bool(len(ids)) and bool(mask[ids].any())
+            else:
+                found = False
+                try:
+                    matcher = self.reader.postings(field, text)
+                except Exception:  # term not in this segment
+                    matcher = None
+                matcher = getattr(matcher, "child", matcher)
+                while matcher is not None and matcher.is_active() and not found:
+                    matcher._read_ids()
+                    ids = np.asarray(matcher._ids, dtype=np.intp)
+                    found = bool(mask[ids[ids < self.count]].any())
+                    matcher._next_block()
+            if len(self._scope_df) >= SCOPE_DF_CACHE:
+                self._scope_df.clear()
+            self._scope_df[key] = found
+        return found
+
     def scope_df(self, scope: tuple[str, tuple[str, ...]], field: str, text) -> int:
         """The live posts of a permission scope in this segment having ``text`` in ``field``
         (one count over the term's postings, remembered; the postings stay cached for scoring)."""
@@ -384,6 +415,19 @@ class ScopeStats:
 
     def avg_field_length(self, field: str) -> float:
         return self._average.get(field, 0.0)
+
+    def known(self, stem: str) -> bool:
+        """Some readable post has ``stem`` in its title or body: what splits a typed compound
+        and decides whether other compounds stand in for it (``forum.search.query``), so a
+        word only another cluster uses changes nothing."""
+        key = (self.scope, "", stem)
+        found = self._cache.get(key)
+        if found is None:
+            found = any(seg.scope_has(self.scope, field, stem) for field in ("title", "body") for seg in self.segs)
+            if len(self._cache) >= SCOPE_DF_CACHE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
 
     def doc_frequency(self, field: str, text) -> int:
         key = (self.scope, field, text)

@@ -275,7 +275,12 @@ class WhooshBackend:
         marks = Marks()
         searcher = self._searcher()
         cache = self._generation(searcher)
-        text_query = build(parsed, marks, known=cache.known, expand=cache.expand, contains=cache.contains)
+        stats = ScopeStats(searcher, self._segment, filters, cache.scoped)
+
+        def known(stem: str) -> bool:   # a word of a post the viewer may read (Issue 15, point 4)
+            return cache.known(stem) and stats.known(stem)
+
+        text_query = build(parsed, marks, known=known, expand=cache.expand, contains=cache.contains)
         if text_query is None:
             return Result([], 0)
         total, hits = self._collect(searcher, text_query, filters, request, marks)
@@ -285,7 +290,7 @@ class WhooshBackend:
             replacements, extra = corrected
             suggestion = _rewrite(request.text, replacements)
             if total < FEW_HITS:
-                text_query = build(parsed, marks, extra, cache.known, cache.expand, cache.contains)
+                text_query = build(parsed, marks, extra, known, cache.expand, cache.contains)
                 total, hits = self._collect(searcher, text_query, filters, request, marks)
         return Result(hits, total, suggestion)
 
