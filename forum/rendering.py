@@ -4,7 +4,6 @@ Rendered once on save; templates print the stored HTML with ``|safe`` at that on
 """
 from __future__ import annotations
 
-import bisect
 import html
 import re
 import threading
@@ -145,72 +144,59 @@ _DEEP_LINE = re.compile(
     rf"^((?:[ \t]*{_MARKER}){{{MAX_BLOCK_NESTING}}}[ \t]*)(?:(\d{{1,9}})(?=[.)][ \t])|(?=>|[-+*][ \t]))", re.M)
 
 
-_TITLE_END = re.compile(r"[\"'][ ]*\)")
-
-
 def _bound_block_nesting(source: str) -> str:
     """A line's quote and list markers beyond MAX_BLOCK_NESTING are escaped ("\\>", "\\-", "1\\."),
     so they read as text."""
     return _DEEP_LINE.sub(lambda m: m.group(1) + (m.group(2) or "") + "\\", source)
 
 
-def _closing(data: str, opening: str, closing: str) -> dict[int, tuple[int, int]]:
-    """For each index just past an opening character of ``data``: the index just past the
-    character that closes it and how deep the brackets inside it nest. One pass, so asking
-    for every "[" of a text costs as much as reading it once."""
-    spans: dict[int, tuple[int, int]] = {}
-    stack: list[list[int]] = []  # [index past the opening, deepest nesting inside]
-    for match in re.finditer(f"[{re.escape(opening + closing)}]", data):
-        if match.group() == opening:
-            stack.append([match.end(), 0])
-        elif stack:
-            start, inner = stack.pop()
-            spans[start] = (match.end(), inner)
-            if stack:
-                stack[-1][1] = max(stack[-1][1], inner + 1)
-    return spans
+def _balanced(opening: str, closing: str) -> re.Pattern:
+    """Text up to and including the bracket that closes one just opened, with at most
+    MAX_LINK_NESTING brackets nested inside. Possessive, so the pattern never backs up: a match
+    or a failure reads each character once, and a character is read only for the brackets
+    around it (at most MAX_LINK_NESTING + 1 of them): asking for every bracket of a text costs a
+    few readings of it, where python-markdown read to the end of the paragraph from each one."""
+    o, c = re.escape(opening), re.escape(closing)
+    other = f"[^{o}{c}]*+"
+    pattern = other
+    for _ in range(MAX_LINK_NESTING):
+        pattern = f"{other}(?:{o}{pattern}{c}{other})*+"
+    return re.compile(pattern + c)
+
+
+_LINK_TEXT = _balanced("[", "]")
+_LINK_TARGET = _balanced("(", ")")
+_TITLE_END = re.compile(r"[\"'][ ]*\)")
 
 
 class _BoundedText:
-    """The text of a link in brackets, found through one pass over the data instead of a scan
-    from each "[" to the end; nested deeper than MAX_LINK_NESTING it is no link."""
-
-    def _span(self, data: str, index: int, opening: str, closing: str) -> tuple[int, int] | None:
-        cache = self.__dict__.setdefault("_spans", {})
-        cached = cache.get(opening)
-        if cached is None or cached[0] is not data:
-            cached = cache[opening] = (data, _closing(data, opening, closing))
-        return cached[1].get(index)
+    """The text of a link in brackets, looked for no further than MAX_LINK_NESTING brackets deep
+    (python-markdown scans to the end of the paragraph from every "[" that does not close)."""
 
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802 (python-markdown's name)
-        span = self._span(data, index, "[", "]")
-        if span is None or span[1] > MAX_LINK_NESTING:
+        match = _LINK_TEXT.match(data, index)
+        if match is None:
             return "", index, False
-        return data[index:span[0] - 1], span[0], True
+        return data[index:match.end() - 1], match.end(), True
 
 
 class _Link(_BoundedText, inlinepatterns.LinkInlineProcessor):
     def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:  # noqa: N802
-        """python-markdown's own parsing of ``(href "title")``, but never past the parenthesis
-        that closes the opening one."""
+        """python-markdown's own parsing of ``(href "title")``, shown only the part up to the
+        parenthesis that closes the opening one (or a title's end shortly after it)."""
         match = self.RE_LINK.match(data, index)
         if match is None or match.group(1):  # no "(" here, or "(<href>)"
             return super().getLink(data, index)
-        span = self._span(data, index + 1, "(", ")")
-        if span is not None and span[1] > MAX_LINK_NESTING:
+        target = _LINK_TARGET.match(data, index + 1)
+        end = target.end() if target else None
+        # A title in quotes may hold a parenthesis of its own: [a](href "b (c")
+        title = _TITLE_END.search(data, index + 1, (end or index) + MAX_TITLE_OVERHANG)
+        if title is not None:
+            end = max(end or 0, title.end())
+        if end is None:
             return "", None, index, False
-        end = span[0] if span is not None else index
-        # A title in quotes may hold parentheses: [a](href "b (c")
-        cache = self.__dict__.setdefault("_spans", {})
-        if cache.get("title", (None,))[0] is not data:
-            cache["title"] = (data, [m.end() for m in _TITLE_END.finditer(data)])
-        title_ends = cache["title"][1]
-        after = bisect.bisect_right(title_ends, index + 1)
-        if after < len(title_ends) and title_ends[after] - end <= MAX_TITLE_OVERHANG:
-            end = max(end, title_ends[after])
-        if end == index:
-            return "", None, index, False
-        return super().getLink(data[:end], index)
+        href, title_text, stop, handled = super().getLink(data[index:end], 0)
+        return href, title_text, index + stop, handled
 
 
 class _Reference(_BoundedText, inlinepatterns.ReferenceInlineProcessor):

@@ -20,7 +20,7 @@ from forum.rendering import plain_text, render
 from forum.services import mentions
 
 LENGTH = DEFAULTS["MAX_BODY_LENGTH"]
-MAX_RATIO = 15  # measured after the fix: at most about 6x (the tables: their HTML is 3x as long)
+MAX_RATIO = 15  # measured after the fix: 0.1-5x, tables up to 10x on a loaded machine (3x the HTML)
 DEADLINE = 20  # seconds, for any single rendering
 
 
@@ -46,6 +46,9 @@ WORST = {
     "unclosed links with href": _filled("[a](b"),
     "unclosed angle links": _filled("[a](<"),
     "unclosed titles": _filled('[a](b "'),
+    "titles past unclosed links": _filled("[a](" * 25 + '")'),
+    "parentheses in titles": _filled('[a](b "' + "(" * 20 + '")'),
+    "many links": _filled("[a](b)"),
     "open parentheses": _filled("("),
     "nested brackets": _filled("[")[:LENGTH // 2] + _filled("]")[:LENGTH // 2],
     "nested parentheses": _filled("[a](")[:LENGTH // 2] + _filled(")")[:LENGTH // 2],
@@ -98,12 +101,16 @@ def deadline(seconds: float):
 
 
 def seconds(function, text: str, runs: int = 1) -> float:
+    """The best of ``runs`` timings; infinite past the deadline."""
     best = float("inf")
     for _ in range(runs):
-        with deadline(DEADLINE):
-            started = time.perf_counter()
-            function(text)
-            best = min(best, time.perf_counter() - started)
+        started = time.perf_counter()
+        try:
+            with deadline(DEADLINE):
+                function(text)
+        except TimeoutError:
+            return float("inf")
+        best = min(best, time.perf_counter() - started)
     return best
 
 
@@ -118,10 +125,10 @@ def test_no_text_renders_much_slower_than_a_normal_post(name, normal_seconds):
     """Issue 15, point 1: crafted Markdown at the maximum length costs at most a few normal posts."""
     text = WORST[name]
     assert len(text) <= LENGTH
-    took = seconds(render, text)
-    if took > MAX_RATIO * normal_seconds:  # a busy machine: measure once more before failing
-        took = min(took, seconds(render, text))
-    assert took <= MAX_RATIO * normal_seconds, f"{name}: {took:.2f} s, a normal post {normal_seconds:.2f} s"
+    took, normal = seconds(render, text), normal_seconds
+    if took > MAX_RATIO * normal:  # a machine busy with other work: both once more, side by side
+        normal, took = seconds(render, NORMAL), seconds(render, text)
+    assert took <= MAX_RATIO * normal, f"{name}: {took:.2f} s, a normal post {normal:.2f} s"
 
 
 def test_crafted_text_still_reads_as_written():
