@@ -3,13 +3,14 @@
 Posts (new thread, reply, edit), invitations and reports count per signed-in account – web
 and API together, whichever way the account signed in (session or bearer token) – and fall
 back to the IP address for anonymous callers. Password resets count per IP address and, so
-nobody's mailbox can be flooded, per entered address; the address is counted whether or not
-an account has it, so the answers never reveal which accounts exist.
+nobody's mailbox can be flooded, per account the entered name or address belongs to (else per
+normalised entry); the answer is the same whether or not an account exists.
 
 The amounts are config keys (``LIMIT_*`` in ``forum/config.py``, e.g. ``FORUM_LIMIT_POSTS``),
 read at request time. Only what was actually written counts: a failed or previewed post does
-not. Previews (the live preview and the forms' "Vorschau" button) have a limit of their own,
-``LIMIT_PREVIEWS``, each one counted. Over the limit the answer is 429 with a German message,
+not — yet a write is counted before it runs and given back afterwards if it failed, so the limit
+holds for requests that arrive at the same moment. Previews (the live preview and the forms'
+"Vorschau" button) have a limit of their own, ``LIMIT_PREVIEWS``, each one counted. Over the limit the answer is 429 with a German message,
 and ``Retry-After`` in seconds.
 """
 from __future__ import annotations
@@ -29,9 +30,10 @@ from forum.extensions import limiter
 
 
 def init_app(app: Flask) -> None:
-    # Registered before the limiter's own hooks, so it runs after them (Flask runs after-request
-    # functions in reverse order) and has the last word on Retry-After.
+    # Registered before the limiter's own hooks, so they run after them (Flask runs after-request
+    # functions in reverse order): the last word on Retry-After, and the refund of what was not written.
     app.after_request(_retry_after_header)
+    app.after_request(_give_back_unwritten)
     limiter.init_app(app)
 
 
@@ -51,7 +53,14 @@ def reset_address() -> str:
 
 
 def reset_address_key() -> str:
-    # A digest: the limiter's storage (Redis) never holds the addresses themselves.
+    """The account the entered name or address belongs to (every spelling of it shares one
+    counter), else the normalised entry. A digest: the limiter's storage (Redis) never holds
+    the addresses themselves."""
+    from forum.services.accounts import account_id_for_login
+
+    account_id = account_id_for_login(reset_address())
+    if account_id is not None:
+        return f"reset:account-{account_id}"
     return "reset:" + hashlib.sha256(reset_address().encode()).hexdigest()[:32]
 
 
@@ -104,7 +113,7 @@ def _posts_message() -> str:
 
 posts = limiter.shared_limit(
     _config("LIMIT_POSTS"), scope="posts", key_func=account_key, methods=["POST", "PATCH"],
-    deduct_when=written, exempt_when=_previewing, error_message=_posts_message)
+    exempt_when=_previewing, error_message=_posts_message)
 
 
 def _previews_message() -> str:
@@ -122,12 +131,12 @@ previews = limiter.shared_limit(
 
 invitations = limiter.shared_limit(
     _config("LIMIT_INVITES"), scope="invitations", key_func=account_key, methods=["POST"],
-    deduct_when=written, cost=_invitation_count,
+    cost=_invitation_count,
     error_message=lambda: _("Sie haben in kurzer Zeit sehr viele Einladungen verschickt. Bitte warten Sie etwas, "
                             "bevor Sie weitere verschicken."))
 
 reports = limiter.shared_limit(
-    _config("LIMIT_REPORTS"), scope="reports", key_func=account_key, methods=["POST"], deduct_when=written,
+    _config("LIMIT_REPORTS"), scope="reports", key_func=account_key, methods=["POST"],
     error_message=lambda: _("Sie haben in kurzer Zeit sehr viele Beiträge gemeldet. Bitte warten Sie etwas, "
                             "bevor Sie weitere melden."))
 
@@ -138,10 +147,38 @@ password_reset = limiter.limit(
 
 password_reset_address = limiter.shared_limit(
     _config("LIMIT_PASSWORD_RESET_ADDRESS"), scope="password-reset-address", key_func=reset_address_key,
-    methods=["POST"], deduct_when=written, exempt_when=_when_no_address,
+    methods=["POST"], exempt_when=_when_no_address,
     error_message=lambda: _("Für diese Angabe wurde in letzter Zeit schon mehrmals ein neues Passwort angefordert. "
                             "Wenn es ein Konto dazu gibt, sind die Links unterwegs – bitte sehen Sie in Ihr Postfach, "
                             "auch in den Spam-Ordner."))
+
+
+# -- counted when tried, given back when nothing was written ------------------------------------
+#
+# Flask-Limiter's ``deduct_when`` tests the counter before the view and raises it after: 25
+# concurrent posts against "10 per minute" all passed the test before any was counted (16 got
+# through). These limits raise the counter atomically before the view runs — only as many
+# requests as the limit allows get past, however many arrive at once — and give it back after a
+# response that wrote nothing (a failed form, an error, the 429 itself), so failures still do
+# not count. Fixed windows (the default strategy): a counter per window, given back in place.
+
+_REFUNDED = {"posts": lambda: 1, "invitations": _invitation_count, "reports": lambda: 1,
+             "password-reset-address": lambda: 1}
+
+
+def _give_back_unwritten(response: Response) -> Response:
+    if not limiter.enabled or written(response):
+        return response
+    for counted in limiter.current_limits:
+        cost_of = _REFUNDED.get(counted.request_args[-1])
+        if cost_of is None:
+            continue
+        storage = limiter.limiter.storage
+        if hasattr(storage, "decr"):             # memory: never below zero
+            storage.decr(counted.key, cost_of())
+        else:                                    # Redis: INCRBY with a negative amount
+            storage.incr(counted.key, counted.limit.get_expiry(), -cost_of())
+    return response
 
 
 # -- the answer over the limit ------------------------------------------------------------------

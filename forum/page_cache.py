@@ -33,7 +33,8 @@ import time
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_login.utils import _create_identifier
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Pool, event, text
+from sqlalchemy.orm import Session
 
 from forum.extensions import db
 
@@ -106,9 +107,30 @@ class _Epoch:
 _epoch = _Epoch()
 
 
+_COMMITTED = "page_cache_committed"
+
+
 @event.listens_for(Engine, "commit")
-def _local_commit(_connection) -> None:
+def _local_commit(connection) -> None:
+    """Before a commit of this process: pages whose rendering starts from now on are tagged
+    with a new epoch. Not enough alone — a page rendered while the commit is still under way
+    reads the data as it was, yet carries the new epoch; so the epoch moves again once the
+    commit is done (``_after_commit`` for the ORM, ``_checked_in`` for everything else)."""
     _epoch.bump()
+    connection.info[_COMMITTED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(_session) -> None:
+    _epoch.bump()
+
+
+@event.listens_for(Pool, "checkin")
+def _checked_in(_dbapi_connection, record) -> None:
+    """Core commits (``engine.begin()`` blocks: outbox, mail queue) end before their connection
+    goes back to the pool."""
+    if record is not None and record.info.pop(_COMMITTED, False):
+        _epoch.bump()
 
 
 def database_version() -> object:

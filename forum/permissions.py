@@ -134,6 +134,21 @@ def can_view_post(user: Viewer, post: Post) -> bool:
     return not post.awaiting_approval or post.author_id == user.id or can_manage_cluster(user, post.thread.board.cluster_id)
 
 
+def can_reply_to_post(user: Viewer, post: Post) -> bool:
+    """A reply (and the reply form's context box) attaches only to a post the replier reads in
+    the thread as everyone does: not one awaiting approval — it may never appear, and its text
+    must not reach anyone but its author and the moderators through a quote or a parent —, not a
+    deleted one, and not a hidden one whose text the replier may not read."""
+    if post.awaiting_approval or post.is_deleted or not can_view_post(user, post):
+        return False
+    return not post.is_hidden or can_read_hidden_post(user, post)
+
+
+def can_quote_post(user: Viewer, post: Post) -> bool:
+    """Quoting copies the text: only of a post one may answer that has a readable text."""
+    return can_reply_to_post(user, post) and not post.is_hidden
+
+
 def can_read_hidden_post(user: Viewer, post: Post) -> bool:
     """A hidden post's text stays readable for its author and the moderators."""
     return can_view_post(user, post) and (
@@ -282,8 +297,9 @@ def can_moderate_post(user: Viewer, post: Post) -> bool:
 
 def can_report_post(user: Viewer, post: Post) -> bool:
     """Members who read the post flag it (not their own, not a deleted one)."""
-    if post.is_deleted or post.author_id == user.id or not can_view_post(user, post) or not user.is_member:
-        return False
+    if post.is_deleted or post.awaiting_approval or post.author_id == user.id or not can_view_post(user, post) \
+            or not user.is_member:
+        return False   # a post awaiting approval goes through the approval queue, not a report
     cluster_id = _cluster_of(post.thread)
     return cluster_id is None or cluster_id in user.cluster_ids
 
@@ -331,10 +347,18 @@ def can_view_modlog(user: Viewer, cluster_id: int | None) -> bool:
     return user.is_admin or can_manage_cluster(user, cluster_id)
 
 
+def can_see_cluster_activity(user: Viewer, cluster_id: int | None) -> bool:
+    """How much happens in a cluster and about what: per-board counts, the targets and free-text
+    reasons of its log, the reasons of its members' suspensions. Only for those who read the
+    cluster; a platform admin who is not a member manages its frame (members, boards, roles),
+    not its content — these figures and reasons tell about its content."""
+    return can_read_cluster(user, cluster_id) if cluster_id is not None else user.is_admin
+
+
 def can_read_modlog_details(user: Viewer, cluster_id: int | None) -> bool:
-    """What the entries point at (titles, boards, links): only for those who read the cluster.
-    An admin who is not a member sees who did what and why, but no content."""
-    return can_view_modlog(user, cluster_id) and (can_manage_cluster(user, cluster_id) or can_read_cluster(user, cluster_id))
+    """What the entries point at (ids, titles, boards, links) and why (the free-text reason): only
+    for those who read the cluster. An admin who is not a member sees who did what and when."""
+    return can_view_modlog(user, cluster_id) and can_see_cluster_activity(user, cluster_id)
 
 
 def can_view_proposal(user: Viewer, proposal, consent_user_ids: frozenset[int] | set[int]) -> bool:
@@ -348,7 +372,7 @@ def can_view_proposal(user: Viewer, proposal, consent_user_ids: frozenset[int] |
 
 def can_react(user: Viewer, post: Post) -> bool:
     """Members who may write in the board react to others' visible, readable posts."""
-    if post.is_deleted or post.is_hidden or post.author_id == user.id or not user.is_member:
+    if post.is_deleted or post.is_hidden or post.awaiting_approval or post.author_id == user.id or not user.is_member:
         return False
     board = post.thread.board
     return can_view_post(user, post) and (board.cluster_id is None or board.cluster_id in user.writable_cluster_ids)

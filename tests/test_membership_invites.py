@@ -137,8 +137,9 @@ def test_a_signed_in_account_simply_joins_with_the_invited_role(client, world, l
     assert "Einladung annehmen" in page.get_data(as_text=True)
     assert client.post(path).headers["Location"].endswith(f"/c/{world.cluster_a.slug}")
     assert world.cluster_a.id in db.session.get(User, world.outsider.id).cluster_ids
-    as_manager = membership_factories.invitation(world.cluster_a, world.manager, "fremd@example.org", role="manager")
-    login(world.loner)  # any signed-in account that holds the link may take it up
+    # a manager invitation binds to its address (issue 15, point 8): only that account takes it up
+    as_manager = membership_factories.invitation(world.cluster_a, world.manager, world.loner.email, role="manager")
+    login(world.loner)
     client.post(f"/einladung/{membership.token_for(as_manager)}")
     assert world.cluster_a.id in db.session.get(User, world.loner.id).managed_cluster_ids
     # existing members are not invited again (their role changes on the member page)

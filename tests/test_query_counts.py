@@ -205,6 +205,8 @@ CLUSTERS = Scenario("clusters and boards", (2, 30), _clusters_grow, setup=_clust
     Route("accounts.confirm_email", lambda c: f"/konto/email/bestaetigen/{c.email_token}", "anonymous"),
     Route("notifications.settings", lambda c: "/konto/benachrichtigungen", "manager"),
     Route("twofactor.settings", lambda c: "/konto/zwei-faktor", "manager"),
+    Route("api_tokens.index", lambda c: "/konto/zugangstokens", "manager"),
+    Route("api.list_tokens", lambda c: "/api/v1/tokens", "manager", api=True),
     Route("twofactor.setup", lambda c: "/konto/zwei-faktor/einrichten", "manager"),
     Route("twofactor.qr_code", lambda c: "/konto/zwei-faktor/qr.svg", "manager"),
     Route("twofactor.disable", lambda c: "/konto/zwei-faktor/ausschalten", "manager", 302),
@@ -440,7 +442,8 @@ class Visitor:
     def _sign_in(self, role: str) -> None:
         if self.signed_in == role:
             return
-        self.client.post("/logout")
+        self.client.post("/logout")   # "auf allen Geräten": that account's API tokens end too
+        self.tokens.pop(self.signed_in or "", None)
         if role != "anonymous":
             response = self.client.post("/login", data={"login": self.ctx.names[role], "password": factories.PASSWORD})
             assert response.status_code == 302, response.get_data(as_text=True)[:300]

@@ -43,6 +43,11 @@ def _interest(w):
     return membership_factories.interest(w.cluster_a).id
 
 
+def _member_token(w):
+    from forum.services import accounts
+    return accounts.issue_api_token(w.member, days=1, name="Tablet")[1].id
+
+
 def _pending(w):
     from tests import membership_factories
     return membership_factories.pending_post(w.thread_a, w.member).id
@@ -65,6 +70,7 @@ GET_MATRIX = {
     # -- two-factor log-in (tests/test_two_factor.py); the QR code exists once the set-up page made a secret
     "auth.second_factor": (lambda w, ids: "/login/bestaetigen", {role: 302 for role in ROLES}),
     "twofactor.settings": (lambda w, ids: "/konto/zwei-faktor", SIGNED_IN),
+    "api_tokens.index": (lambda w, ids: "/konto/zugangstokens", SIGNED_IN),
     "twofactor.setup": (lambda w, ids: "/konto/zwei-faktor/einrichten", SIGNED_IN),
     "twofactor.qr_code": (lambda w, ids: "/konto/zwei-faktor/qr.svg", SIGNED_IN),
     "twofactor.disable": (lambda w, ids: "/konto/zwei-faktor/ausschalten", {**{r: 302 for r in ROLES}, "anonymous": "login"}),
@@ -147,6 +153,8 @@ POST_MATRIX = {
     **MODERATION_WEB_POST,  # -- moderation (tests/test_moderation_matrix.py)
     "twofactor.recovery_codes": (lambda w, ids: "/konto/zwei-faktor/wiederherstellungscodes", {"password": "x"},
                                  {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # without two-factor: back to settings
+    "api_tokens.revoke": (lambda w, ids: f"/konto/zugangstokens/{_member_token(w)}/widerrufen", {},
+                          {**{r: 404 for r in ROLES}, "member": 302, "anonymous": "login"}),  # one's own only
     "auth.logout": (lambda w, ids: "/logout", {}, {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # last: signs out
 }
 GET_MATRIX.update(MODERATION_WEB_GET)  # -- moderation

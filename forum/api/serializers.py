@@ -154,14 +154,15 @@ def report(viewer: Viewer, item) -> dict:
 
 
 def log_entry(item, with_details: bool) -> dict:
-    """An admin who does not read the cluster learns who did what and why, not what it touched."""
+    """An admin who does not read the cluster learns who did what and when — not what it touched
+    (no target id, no details) nor why (the free-text reason may quote the content)."""
     return {
         "id": item.id,
         "action": item.action,
         "actor": author(item.actor),
         "target_type": item.target_type,
-        "target_id": item.target_id,
-        "reason": item.reason,
+        "target_id": item.target_id if with_details else None,
+        "reason": item.reason if with_details else "",
         "details": dict(item.details or {}) if with_details else {},
         "created_at": isoformat(item.created_at),
     }

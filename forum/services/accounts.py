@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 
 from argon2 import PasswordHasher
@@ -111,6 +112,16 @@ def authenticate(login: str, password: str) -> User | None:
     user.last_seen_at = utcnow()
     db.session.commit()
     return user
+
+
+def account_id_for_login(login: str | None) -> int | None:
+    """The account a log-in name stands for — its username or e-mail address, in any case —
+    or None. Throttles count per account, so no second spelling of it gets a fresh allowance."""
+    login = unicodedata.normalize("NFKC", login or "").strip().lower()
+    if not login or len(login) > 254 or has_control_characters(login):
+        return None
+    return db.session.scalar(
+        select(User.id).where(or_(User.username == login, func.lower(User.email) == login)).limit(1))
 
 
 def _verify(password_hash: str, password: str) -> bool:

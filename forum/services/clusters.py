@@ -9,7 +9,8 @@ from forum.errors import ConflictError, NotAllowedError
 from forum.extensions import db
 from forum.models import Board, Cluster, Membership, MembershipRole, Tag, User
 from forum.permissions import Viewer
-from forum.services import validation
+from forum.services import accounts, modlog, validation
+from forum.services.notify import notify
 
 THEMENFELDER = [
     ("nachwuchs-und-ausbildung", "Nachwuchs & Ausbildung"),
@@ -77,15 +78,34 @@ def create_board(actor: Viewer, cluster: Cluster | None, name: object, descripti
 
 
 def add_member(actor: Viewer, cluster: Cluster, user: User, role: MembershipRole = MembershipRole.MEMBER) -> Membership:
+    """A platform admin (or a manager of the cluster) adds an account, or changes its role. Never
+    silent: the cluster's moderation log and the platform log record it, and the cluster's other
+    managers are told — above all when an admin adds themselves and so starts reading the cluster.
+    A changed role ends the account's API tokens (a token never carries a role it was not issued
+    under)."""
     if not (permissions.can_administer(actor) or permissions.can_manage_cluster(actor, cluster.id)):
         raise NotAllowedError(_("Sie dürfen diesem Cluster keine Mitglieder hinzufügen."))
     membership = db.session.scalar(select(Membership).where(Membership.cluster_id == cluster.id,
                                                             Membership.user_id == user.id))
+    before = membership.role.value if membership is not None else None
     if membership is None:
         membership = Membership(cluster_id=cluster.id, user_id=user.id, role=role)
         db.session.add(membership)
         user.memberships.append(membership)
-    else:
+    elif membership.role != role:
         membership.role = role
+        accounts.end_api_tokens(user.id)
+    if before == role.value or actor.id is None:   # nothing changed, or a set-up step without a person
+        db.session.commit()
+        return membership
+    action = "member.admin_self_add" if user.id == actor.id else "member.admin_add"
+    for cluster_id in (cluster.id, None):   # the cluster's log and the platform log
+        modlog.record(actor, cluster_id, action, "user", user.id, "", cluster=cluster.slug, role=role.value,
+                      before=before)
+    managers = db.session.scalars(select(Membership.user_id).where(
+        Membership.cluster_id == cluster.id, Membership.role == MembershipRole.MANAGER, Membership.user_id != user.id))
+    for manager_id in managers:
+        notify(manager_id, "admin_membership", actor, cluster_id=cluster.id, member=user.display_name, role=role.value,
+               own=user.id == actor.id, cluster_name=cluster.name)
     db.session.commit()
     return membership

@@ -1,9 +1,9 @@
 """Failed log-ins, counted per log-in name and per IP address in Flask-Limiter's storage.
 
 The storage is the one ``FORUM_RATELIMIT_STORAGE_URL`` names (memory, or Redis shared by every
-process), so the counters hold across workers. The per-name counter is keyed by the normalised
-name as typed – whether or not such an account exists – so a refusal tells nobody which
-accounts exist. A successful log-in clears the per-name counter; the per-IP one runs out.
+process), so the counters hold across workers. The per-name counter is keyed by the account the
+name resolves to – its username and e-mail address in any spelling share one counter – and by
+the normalised name as typed where no account has it. A successful log-in clears the per-name counter; the per-IP one runs out.
 The limits are ``LOGIN_THROTTLE_ACCOUNT`` and ``LOGIN_THROTTLE_IP`` ("5 per 15 minutes").
 With rate limiting switched off (``RATELIMIT_ENABLED = False``) nothing is counted.
 """
@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import unicodedata
 
 from flask import current_app
 from limits import RateLimitItem, parse
 
 from forum.extensions import limiter
+from forum.services import accounts
 
 NAMESPACE = "login-failures"
 
@@ -26,13 +28,22 @@ def _enabled() -> bool:
 
 
 def normalise(login: str | None) -> str:
-    return (login or "").strip().lower()
+    return unicodedata.normalize("NFKC", login or "").strip().casefold()
+
+
+def subject(login: str | None) -> str:
+    """Whom a failure counts against: the account the name resolves to (username and e-mail
+    address, in any spelling, share one counter), else the normalised name as typed. A digest
+    keeps keys short and e-mail addresses out of the storage."""
+    account_id = accounts.account_id_for_login(login)
+    if account_id is not None:
+        return f"account-{account_id}"
+    return hashlib.sha256(normalise(login).encode()).hexdigest()[:32]
 
 
 def _keys(login: str | None, ip: str | None) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "forum"
-    # A digest keeps keys short and keeps e-mail addresses out of the storage.
-    name = hashlib.sha256(normalise(login).encode()).hexdigest()[:32]
+    name = subject(login)
     return [
         (parse(current_app.config["LOGIN_THROTTLE_ACCOUNT"]), (prefix, NAMESPACE, "account", name)),
         (parse(current_app.config["LOGIN_THROTTLE_IP"]), (prefix, NAMESPACE, "ip", ip or "unknown")),

@@ -11,8 +11,9 @@ import smtplib
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forum import mail, permissions
 from forum.errors import ConflictError, NotAllowedError, ValidationError
@@ -221,9 +222,12 @@ def accept(user: User, token: str) -> Membership:
     invitation = invitation_for_token(token)
     if not user.is_member:
         raise NotAllowedError(_("Dieses Konto ist gesperrt."))
+    if invitation.role == MembershipRole.MANAGER and user.email.strip().lower() != invitation.email.strip().lower():
+        raise NotAllowedError(_("Diese Einladung als Clustermanager:in gilt nur für das Konto mit der Adresse, an die "
+                                "sie ging. Bitte melden Sie sich mit diesem Konto an oder bitten Sie um eine neue "
+                                "Einladung an Ihre Adresse."))
+    _claim(invitation, user)
     membership = _join(user, invitation.cluster, invitation.role)
-    invitation.accepted_at = utcnow()
-    invitation.accepted_by_id = user.id
     modlog.record(user, invitation.cluster_id, "invite.accept", "invitation", invitation.id, "",
                   user_id=user.id, role=membership.role.value)
     db.session.commit()
@@ -240,13 +244,29 @@ def register(token: str, values: dict) -> tuple[User, Membership]:
                                 trade=values.get("trade") or "", region=values.get("region") or "", commit=False)
     db.session.flush()
     user.last_seen_at = utcnow()
+    _claim(invitation, user)
     membership = _join(user, invitation.cluster, invitation.role)
-    invitation.accepted_at = utcnow()
-    invitation.accepted_by_id = user.id
     modlog.record(user, invitation.cluster_id, "invite.accept", "invitation", invitation.id, "",
                   user_id=user.id, role=membership.role.value, new_account=True)
     db.session.commit()
     return user, membership
+
+
+def _claim(invitation: Invitation, user: User) -> None:
+    """Marks the invitation accepted by ``user`` — once: a conditional UPDATE, so of two requests
+    with the same link at the same moment only one gets the row; the other is told the link is
+    used up, and nothing of its transaction (a new account neither) is committed."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
+                                 Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+        .values(accepted_at=now, accepted_by_id=user.id).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise InvalidInvitation(_("Diese Einladung wurde schon angenommen; ein Einladungslink gilt nur einmal. "
+                                  "Melden Sie sich einfach an."))
+    set_committed_value(invitation, "accepted_at", now)
+    set_committed_value(invitation, "accepted_by_id", user.id)
 
 
 def _join(user: User, cluster: Cluster, role: MembershipRole) -> Membership:
@@ -255,8 +275,9 @@ def _join(user: User, cluster: Cluster, role: MembershipRole) -> Membership:
         membership = Membership(cluster_id=cluster.id, user_id=user.id, role=role)
         db.session.add(membership)
         user.memberships.append(membership)
-    elif role == MembershipRole.MANAGER:
+    elif role == MembershipRole.MANAGER and membership.role != role:
         membership.role = role
+        accounts.end_api_tokens(user.id)   # a changed role ends the account's tokens
     return membership
 
 

@@ -82,9 +82,22 @@ def describe(n: Notification, ctx: Context, count: int = 1) -> tuple[str, str | 
                             others, actor=actor, title=title)
         else:
             text = _("%(actor)s hat auf Ihren Beitrag in „%(title)s“ reagiert.", actor=actor, title=title)
+    elif n.kind == "admin_membership":
+        text = _admin_membership(actor, data)
     else:
         text = _generic(n, ctx, title, data)
     return text, _link(n, ctx, data), True
+
+
+def _admin_membership(actor: str, data: dict) -> str:
+    """A platform admin joined the cluster, or added someone, or changed a role."""
+    role = _("Clustermanager:in") if data.get("role") == "manager" else _("Mitglied")
+    cluster = str(data.get("cluster_name", ""))
+    if data.get("own"):
+        return _("%(actor)s (Plattform-Admin) ist dem Cluster %(cluster)s als %(role)s beigetreten und kann ihn jetzt "
+                 "lesen.", actor=actor, cluster=cluster, role=role)
+    return _("%(actor)s (Plattform-Admin) hat %(member)s im Cluster %(cluster)s als %(role)s eingetragen.",
+             actor=actor, member=str(data.get("member", "")), cluster=cluster, role=role)
 
 
 def _generic(n: Notification, ctx: Context, title: str, data: dict) -> str:

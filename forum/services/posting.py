@@ -75,7 +75,7 @@ def reply(user: User, thread: Thread, body: object, parent_id: object = None) ->
     held = protection.check_reply(user, thread)  # archived, suspended, slow mode; True: awaits approval
     if not permissions.can_reply(user, thread):
         raise NotAllowedError(_("Sie können in diesem Thema nicht antworten."))
-    parent = _parent(thread, parent_id)
+    parent = _parent(user, thread, parent_id)
     clean_body = validation.body(body)
     now = utcnow()
     anchor_id, depth, anchor_path = _tree_place(parent)
@@ -122,7 +122,10 @@ def _tree_place(parent: Post) -> tuple[int, int, str]:
     return int(segments[-1]), cap, "/".join(segments)
 
 
-def _parent(thread: Thread, parent_id: object) -> Post:
+def _parent(user: User, thread: Thread, parent_id: object) -> Post:
+    """The post a reply answers: the opening post by default; otherwise a post of this thread
+    that the replier may answer (``permissions.can_reply_to_post``) — one awaiting approval or
+    not visible gets the same answer as one of another thread."""
     if parent_id is None or parent_id == "":
         parent = db.session.get(Post, thread.first_post_id)
     else:
@@ -132,7 +135,7 @@ def _parent(thread: Thread, parent_id: object) -> Post:
             raise ValidationError(_("parent_id muss eine Beitragsnummer sein."), "parent_id")
         wanted = validation.object_id(parent_id)
         parent = db.session.get(Post, wanted) if wanted else None
-        if parent is None or parent.thread_id != thread.id:
+        if parent is None or parent.thread_id != thread.id or not permissions.can_reply_to_post(user, parent):
             raise ValidationError(_("Der Beitrag, auf den Sie antworten, gehört nicht zu diesem Thema."), "parent_id")
     if parent is None:  # a thread always has its opening post; a broken import must not 500
         raise ValidationError(_("Dieses Thema hat keinen Eröffnungsbeitrag."), "parent_id")

@@ -210,5 +210,7 @@ LOG_ACTIONS = {
     "post.hide": _l("Beitrag ausgeblendet"), "post.unhide": _l("Beitrag wieder eingeblendet"),
     "post.edit": _l("Beitrag bearbeitet"), "post.delete": _l("Beitrag gelöscht"),
     "report.resolve": _l("Meldung erledigt"),
+    "member.admin_add": _l("Mitglied durch Plattform-Admin hinzugefügt"),
+    "member.admin_self_add": _l("Plattform-Admin ist selbst beigetreten"),
 }
 
