@@ -63,6 +63,9 @@ DEFAULTS: dict[str, object] = {
     "POSTS_PER_PAGE": 20,
     "MAX_TITLE_LENGTH": 200,
     "MAX_BODY_LENGTH": 50_000,
+    # Levels of replies stored below the opening post; deeper replies sit at this level and
+    # say whom they answer (forum.services.posting.tree_place).
+    "MAX_REPLY_DEPTH": 16,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "BABEL_DEFAULT_LOCALE": "de",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",

@@ -137,7 +137,7 @@ def _threads(threads: list[Thread], emit, user_ids: dict[int, int], board_ids: d
             if post is opening:
                 parent = None
             else:
-                parent = numbers.get(post.parent_id) or numbers[opening.id]
+                parent = numbers.get(post.answers_id) or numbers[opening.id]   # whom it answers, past the depth cap too
             body = post.body_markdown
             if post.deleted_at is not None:
                 body, report.adapted["deleted_posts"] = _("*Beitrag gelöscht*"), report.adapted["deleted_posts"] + 1

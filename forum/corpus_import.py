@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
 from forum import corpus
@@ -28,7 +29,8 @@ from forum.extensions import db
 from forum.models import Board, Cluster, ImportRecord, Membership, MembershipRole, Post, Tag, Thread, User, thread_tags
 from forum.rendering import render
 from forum.services import clusters as cluster_service
-from forum.services.posting import _segment
+from forum.models.threads import MAX_REPLY_DEPTH
+from forum.services.posting import _segment, tree_place
 
 BATCH = 2000
 POOL_THRESHOLD = 2_000_000  # bytes: below this, rendering in this process is quicker than starting workers
@@ -263,18 +265,22 @@ def _tree(block: _Block, thread_id: int, post_ids, html, users: dict[int, int]) 
     """The thread's post rows with depth, path, branch and branch size as ``posting`` keeps them."""
     rows: list[dict[str, Any]] = []
     by_corpus: dict[int, dict[str, Any]] = {}
+    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
     for record, values in block.posts:
         post_id = next(post_ids)
         parent = by_corpus.get(record["parent_id"]) if record["parent_id"] is not None else None
+        anchor_id, depth, anchor_path = (tree_place(parent["id"], parent["depth"], parent["path"], cap)
+                                         if parent else (None, 0, ""))
         row = {
             "id": post_id, "thread_id": thread_id, "author_id": users[record["author_id"]],
-            "parent_id": parent["id"] if parent else None, "depth": parent["depth"] + 1 if parent else 0,
-            "path": f"{parent['path']}/{_segment(post_id)}" if parent else _segment(post_id),
+            "parent_id": anchor_id, "depth": depth,
+            "reply_to_id": parent["id"] if parent and anchor_id != parent["id"] else None,   # past the depth cap
+            "path": f"{anchor_path}/{_segment(post_id)}" if parent else _segment(post_id),
             "branch_id": post_id, "branch_size": 1, "body_markdown": values["body"], "body_html": next(html),
             "created_at": values["created_at"], "edited_at": None, "edited_by_id": None, "revision_count": 0,
             "deleted_at": None, "deleted_by_id": None, "hidden_at": None, "hidden_by_id": None, "hidden_reason": "",
         }
-        if parent is not None and parent["parent_id"] is not None:   # below a top-level reply
+        if parent is not None and depth > 1:   # below a top-level reply
             row["branch_id"] = parent["branch_id"]
         rows.append(row)
         by_corpus[record["id"]] = row

@@ -283,3 +283,21 @@ def test_another_file_reusing_the_ids_is_refused(runner, db, tmp_path):
     other = _mutated(lambda r: r[0].__setitem__("username", "anna.neu"))
     result = _import(runner, _write(tmp_path / "two.jsonl", other))
     assert result.exit_code == 1 and "Zeile 1:" in result.output and "anderen Datei" in result.output
+
+
+def test_import_caps_the_stored_depth_and_export_keeps_whom_each_post_answers(app, runner, db, corpus_file, tmp_path):
+    """Issue 15, point 10: imported reply chains are stored at most MAX_REPLY_DEPTH deep like
+    posted ones; deeper posts keep whom they answer in ``reply_to_id``, and the export writes
+    that post as the parent, so nothing of the conversation's shape is lost."""
+    app.config["MAX_REPLY_DEPTH"] = 1
+    assert _import(runner, corpus_file).exit_code == 0
+    posts = {p.id: p for p in db.session.scalars(select(Post))}
+    assert max(p.depth for p in posts.values()) == 1
+    moved = [p for p in posts.values() if p.reply_to_id is not None]
+    assert moved, "the corpus has replies to replies"
+    for post in moved:
+        assert posts[post.reply_to_id].thread_id == post.thread_id and post.parent_id != post.reply_to_id
+        assert post.path.count("/") == 1 and post.branch_id == post.id
+    exported = tmp_path / "capped.jsonl"
+    assert runner.invoke(args=["forum", "export", str(exported)]).exit_code == 0
+    assert _normalised(exported) == _normalised(corpus_file)

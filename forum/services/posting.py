@@ -111,14 +111,18 @@ def count_reply(post: Post, now) -> None:
 
 
 def _tree_place(parent: Post) -> tuple[int, int, str]:
-    """Where a reply to ``parent`` goes in the tree: its stored parent's id, its depth and that
-    parent's path. Below the depth cap it is ``parent``; at the cap the reply sits beside
-    ``parent``, under the ancestor one level above the cap (read from the path, so a lowered cap
-    also holds for chains that are deeper already)."""
     cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
-    if parent.depth < cap:
-        return parent.id, parent.depth + 1, parent.path
-    segments = parent.path.split("/")[:cap]
+    return tree_place(parent.id, parent.depth, parent.path, cap)
+
+
+def tree_place(parent_id: int, parent_depth: int, parent_path: str, cap: int) -> tuple[int, int, str]:
+    """Where a reply to a post goes in the tree: its stored parent's id, its depth and that
+    parent's path. Below the depth cap it is the post itself; at the cap the reply sits beside
+    it, under the ancestor one level above the cap (read from the path, so a lowered cap also
+    holds for chains that are deeper already). The corpus import places its replies the same way."""
+    if parent_depth < cap:
+        return parent_id, parent_depth + 1, parent_path
+    segments = parent_path.split("/")[:cap]
     return int(segments[-1]), cap, "/".join(segments)
 
 
