@@ -264,3 +264,30 @@ def test_services_queue_search_updates_in_the_same_transaction(world, db):
     rows = [(r.kind, r.object_id) for r in db.session.scalars(select(SearchOutbox).order_by(SearchOutbox.id))]
     assert rows == [("thread", world.thread_a.id), ("thread", world.thread_a.id), ("thread", new.id),
                     ("thread", other.id), ("thread", world.thread_a.id), ("post", b.id)]
+
+
+def test_merge_keeps_the_depth_cap(app, world, db):
+    """Issue 15, point 10: a merge moves the source one level down; replies that would go past
+    MAX_REPLY_DEPTH sit beside the post they answer and say whom they answer."""
+    from forum.models import Post
+    from forum.services import moderation, posting
+
+    app.config["MAX_REPLY_DEPTH"] = 2
+    source = factories.thread(world.board_a, world.member, "Kette")
+    source_opening = source.first_post_id
+    first = factories.reply(source, world.member, "Ebene 1")
+    second = posting.reply(world.manager, source, "Ebene 2", first.id)
+    third = posting.reply(world.member, source, "Ebene 3, schon am Deckel", second.id)
+    assert (second.depth, third.depth, third.reply_to_id) == (2, 2, second.id)
+    moderation.merge(world.manager, source, world.thread_a.id, "gehört zusammen")
+    db.session.expire_all()
+    posts = {p.id: p for p in db.session.query(Post).filter_by(thread_id=world.thread_a.id)}
+    assert max(p.depth for p in posts.values()) == 2
+    opening = source_opening   # a top-level reply of the target now; "Ebene 1" sits below it
+    assert posts[first.id].depth == 2 and posts[first.id].reply_to_id is None
+    assert (posts[second.id].parent_id, posts[second.id].reply_to_id) == (opening, first.id)
+    assert (posts[third.id].parent_id, posts[third.id].reply_to_id) == (opening, second.id)
+    for post in posts.values():
+        if post.parent_id is not None:
+            assert post.path == f"{posts[post.parent_id].path}/{str(post.id).zfill(10)}"
+            assert post.depth == posts[post.parent_id].depth + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Text, func, literal, or_, select, update
 
@@ -16,7 +17,7 @@ from forum import permissions, search
 from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import BestPracticeProposal, Board, Notification, Post, Thread, utcnow
-from forum.models.threads import PATH_WIDTH
+from forum.models.threads import MAX_REPLY_DEPTH, PATH_WIDTH
 from forum.permissions import Viewer
 from forum.services import modlog, notify, posting, validation
 
@@ -221,6 +222,7 @@ def merge(user: Viewer, source: Thread, target_id: object, reason: object = "") 
     )
     db.session.execute(update(Post).where(Post.id == source_first.id).values(
         parent_id=target_first.id, branch_size=moved))
+    _keep_depth_cap(target.id)
     target.reply_count += moved
     target.branch_count += 1
     if source.last_activity_at > target.last_activity_at:
@@ -238,6 +240,20 @@ def merge(user: Viewer, source: Thread, target_id: object, reason: object = "") 
     db.session.delete(source)
     db.session.commit()
     return target
+
+
+def _keep_depth_cap(thread_id: int) -> None:
+    """After a merge moved a thread one level down, the replies that went past the depth cap
+    sit beside the post they answer, as ``posting.tree_place`` places new ones (they have no
+    replies of their own: they were at the cap before)."""
+    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
+    rows = db.session.execute(select(Post.id, Post.parent_id, Post.reply_to_id, Post.path)
+                              .where(Post.thread_id == thread_id, Post.depth > cap)).all()
+    for post_id, parent_id, reply_to_id, path in rows:
+        anchor_id, depth, anchor_path = posting.tree_place(parent_id, cap, path.rsplit("/", 1)[0], cap)
+        db.session.execute(update(Post).where(Post.id == post_id).values(
+            parent_id=anchor_id, depth=depth, path=f"{anchor_path}/{path.rsplit('/', 1)[1]}",
+            reply_to_id=reply_to_id or parent_id), execution_options={"synchronize_session": False})
 
 
 def _shift_posts(from_board: int, to_board: int, posts: int) -> None:
