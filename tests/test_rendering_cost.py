@@ -61,6 +61,8 @@ WORST = {
     "star run": _filled("*"),
     "backticks": _filled("`a"),
     "backtick runs": _filled("``a"),
+    "escaped backticks": _filled("\\``"),
+    "unpaired code spans": _filled("```> ><+\\"),
     "angle brackets": _filled("<"),
     "angle tags": _filled("<a"),
     "entities": _filled("&#"),
