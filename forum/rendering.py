@@ -229,10 +229,10 @@ class _Backtick(inlinepatterns.BacktickInlineProcessor):
         if closing is not None:
             return start, closing.start()
         if _ticks(ticks, exactly=False).search(text, start, window) is None:  # every run is shorter
-            for length in range(ticks - 1, 0, -1):
-                shorter = _ticks(length).search(text, start, window)
-                if shorter is not None:
-                    return start - (ticks - length), shorter.start()
+            runs = _TICK_RUN.findall(text, start, window)
+            if runs:
+                length = max(map(len, runs))
+                return start - (ticks - length), _ticks(length).search(text, start, window).start()
         return start + ticks, None
 
 

@@ -61,6 +61,8 @@ WORST = {
     "star run": _filled("*"),
     "backticks": _filled("`a"),
     "backtick runs": _filled("``a"),
+    "one backtick run": _filled("`"),
+    "shorter closing backticks": _filled("```a`a"),
     "escaped backticks": _filled("\\``"),
     "unpaired code spans": _filled("```> ><+\\"),
     "angle brackets": _filled("<"),
