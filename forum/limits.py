@@ -10,8 +10,8 @@ The amounts are config keys (``LIMIT_*`` in ``forum/config.py``, e.g. ``FORUM_LI
 read at request time. Only what was actually written counts: a failed or previewed post does
 not — yet a write is counted before it runs and given back afterwards if it failed, so the limit
 holds for requests that arrive at the same moment. Previews (the live preview and the forms'
-"Vorschau" button) have a limit of their own, ``LIMIT_PREVIEWS``, each one counted. Over the limit the answer is 429 with a German message,
-and ``Retry-After`` in seconds.
+"Vorschau" button) have a limit of their own, ``LIMIT_PREVIEWS``, each one counted. Over the
+limit the answer is 429 with a German message, and ``Retry-After`` in seconds.
 """
 from __future__ import annotations
 
