@@ -4,7 +4,9 @@ nothing lives in a process or a local folder.
 
 ``search_documents`` holds one row per visible post with a ``tsvector`` of the German
 analysis (``forum.search.pg_scoring``) under a GIN index; ``search_terms`` is the lexicon
-with document frequencies (``forum.search.pg_lexicon``). A search is one statement for the
+with document frequencies (``forum.search.pg_lexicon``), ``search_scope_terms`` the same per
+cluster (0: the platform-wide boards) with each scope's post count and summed lengths: a
+ranking sums the scopes its viewer may read, never the whole index (Issue 15, point 4). A search is one statement for the
 candidates — the tsquery, the viewer's scope and the filters all in its ``WHERE`` — and
 the ranking is the Whoosh backend's BM25F over what it returns. Writers are serialised by
 an advisory lock (``writer_lock``, taken by ``forum.search.outbox``) and, inside each

@@ -1,12 +1,13 @@
-"""The PostgreSQL backend's view of its lexicon (``search_terms``): document frequencies,
+"""The PostgreSQL backend's view of its lexicon (``search_terms``, and ``search_scope_terms``
+for the statistics of a viewer's readable scope): document frequencies,
 whether a stem is a word of the index, which terms a prefix stands for, which compounds
 contain a word and which words lie within a few edits of a typo — what
 ``forum.search.caches`` answers for Whoosh.
 
 Answers are cached per process. Every write to the index raises the generation and stamps
 the terms it changed with it; before each search one query reads the totals and, only if
-the generation moved, a second the terms changed since the generation this process last saw;
-just the cached answers those terms could change are dropped. So every process (and every server) answers from the
+the generation moved, a second the terms changed since the generation this process last saw
+(and a third each scope's totals); just the cached answers those terms could change are dropped. So every process (and every server) answers from the
 current index, without reading the whole lexicon again.
 """
 from __future__ import annotations
@@ -58,7 +59,6 @@ class Lexicon:
         self.totals: dict[str, int] = {}
         self.scope_totals: dict[int, dict[str, int]] = {}   # scope → docs and summed title/body lengths
         self._lock = threading.Lock()
-        self._df: dict[tuple[str, str], int] = {}
         self._scoped: dict[tuple[str, str], dict[int, int]] = {}   # (field, term) → scope → df
         self._known: dict[str, bool] = {}
         self._expand: dict[tuple[str, str], list[str]] = {}
@@ -66,7 +66,7 @@ class Lexicon:
         self._near: dict[tuple[str, int], list[str]] = {}
 
     def _caches(self) -> tuple[dict, ...]:
-        return self._df, self._scoped, self._known, self._expand, self._contains, self._near
+        return self._scoped, self._known, self._expand, self._contains, self._near
 
     def clear(self) -> None:
         for cache in self._caches():
@@ -101,7 +101,6 @@ class Lexicon:
     def _forget(self, changed: list[tuple[str, str]]) -> None:
         by_field: dict[str, list[str]] = {}
         for field, term in changed:
-            self._df.pop((field, term), None)
             self._scoped.pop((field, term), None)
             by_field.setdefault(field, []).append(term)
         words = [term for field in WORD_FIELDS for term in by_field.get(field, ())]
@@ -135,37 +134,6 @@ class LexiconView:
     def __init__(self, lexicon: Lexicon, conn: Connection):
         self.lexicon = lexicon
         self.conn = conn
-
-    @property
-    def docs(self) -> int:
-        return self.lexicon.totals.get("docs", 0)
-
-    @property
-    def lengths(self) -> dict[str, int]:
-        return {field: self.lexicon.totals.get(field, 0) for field in WORD_FIELDS}
-
-    def prefetch_df(self, pairs: Iterable[tuple[str, str]]) -> None:
-        cache = self.lexicon._df
-        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in cache]
-        if not wanted:
-            return
-        found = dict.fromkeys(wanted, 0)
-        rows = self.conn.execute(text(
-            "SELECT s.field, s.term, s.df FROM search_terms s "
-            "JOIN unnest(CAST(:fields AS text[]), CAST(:terms AS text[])) AS q(field, term) "
-            "ON s.field = q.field AND s.term = q.term"),
-            {"fields": [f for f, _t in wanted], "terms": [t for _f, t in wanted]})
-        for field, term, df in rows:
-            found[(field, term)] = df
-        for pair, df in found.items():
-            self.lexicon.remember(cache, pair, df)
-
-    def df(self, field: str, term: str) -> int:
-        found = self.lexicon._df.get((field, term))
-        if found is None:
-            self.prefetch_df([(field, term)])
-            found = self.lexicon._df.get((field, term), 0)
-        return found
 
     def prefetch_scoped(self, pairs: Iterable[tuple[str, str]]) -> None:
         """The document frequencies per scope of several (field, term) at once."""

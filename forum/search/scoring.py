@@ -7,7 +7,9 @@ is read block by block (once per segment, then kept as numpy arrays) and its BM2
 contribution added to a dense score array of the segment in one vector operation; the
 permission scope and the filters are boolean masks, and the grouping by thread is one sort
 over the matches — so the cost per matching post is a few nanoseconds, not microseconds,
-which is what keeps a search fast at a million posts. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts); only
+which is what keeps a search fast at a million posts. The scores are Whoosh's BM25F (same idf, ``B``, ``K1``, boosts),
+but with the statistics of the viewer's readable posts (``ScopeStats``: document frequencies,
+post count, average lengths), never of the whole index (Issue 15, point 4); only
 the coordination bonus is this module's own: a document matching ``m`` of the query's
 ``n`` word clauses gets ``COORD_BONUS · (m − 1)/(n − 1)`` times its score added.
 
