@@ -199,6 +199,8 @@ class _Link(_BoundedText, inlinepatterns.LinkInlineProcessor):
         if end is None:
             return "", None, index, False
         href, title_text, stop, handled = super().getLink(data[index:end], 0)
+        if stop < 0:  # python-markdown lost its place in an unclosed title (and dropped the rest of the text)
+            return "", None, index, False
         return href, title_text, index + stop, handled
 
 

@@ -49,6 +49,7 @@ WORST = {
     "titles past unclosed links": _filled("[a](" * 25 + '")'),
     "parentheses in titles": _filled('[a](b "' + "(" * 20 + '")'),
     "many links": _filled("[a](b)"),
+    "links with unclosed titles": _filled('[a](https://example.org"b"c(d))'),
     "open parentheses": _filled("("),
     "nested brackets": _filled("[")[:LENGTH // 2] + _filled("]")[:LENGTH // 2],
     "nested parentheses": _filled("[a](")[:LENGTH // 2] + _filled(")")[:LENGTH // 2],
@@ -146,6 +147,8 @@ def test_crafted_text_still_reads_as_written():
         '<p><a href="https://example.org/plan_(2).pdf" rel="nofollow noopener ugc">Plan</a></p>')
     assert 'title="Plan (neu)"' in render('[Plan](https://example.org/plan "Plan (neu)")')
     assert 'href="https://example.org"' in render("(((https://example.org)))")
+    # python-markdown lost its place in this title and dropped the text after it; now it stays text
+    assert "noch da" in render('[a](https://example.org"b"c(d)) noch da')
 
 
 @pytest.mark.parametrize("function", [plain_text, mentions.find, lambda html: mentions.link(html, {"anna"})],
