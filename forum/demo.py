@@ -63,9 +63,9 @@ def seed(app: Flask) -> Seeded:
         for spec, threads in zip(CLUSTERS, (MUENSTERLAND, RUHRGEBIET)):
             cluster = clusters.create_cluster(admin, spec["name"], spec["description"], spec["region"])
             cluster.created_at = now - dt.timedelta(days=180)
-            clusters.add_member(admin, cluster, people[spec["manager"]], MembershipRole.MANAGER)
+            clusters.add_member(clusters.SETUP, cluster, people[spec["manager"]], MembershipRole.MANAGER)
             for key in spec["members"]:
-                clusters.add_member(admin, cluster, people[key])
+                clusters.add_member(clusters.SETUP, cluster, people[key])
             boards = [clusters.create_board(admin, cluster, name, description) for name, description in BOARDS]
             result.clusters += 1
             result.boards += len(boards)

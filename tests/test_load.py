@@ -94,7 +94,7 @@ def cast(app):
     users = []
     for n in range(CLIENTS):
         person = factories.member(cluster, factories.user(f"last{n:02d}"))
-        users.append((person.username, person.id, accounts.issue_api_token(person)))
+        users.append((person.username, person.id, accounts.issue_api_token(person, days=1)[0]))
     author = _db.session.get(User, users[0][1])
     threads = [factories.thread(board, author, f"Startthema {board.name}", "Los geht's.") for board in boards]
     cast = Cast([b.id for b in boards], [(t.first_post_id, t.id) for t in threads], users)

@@ -136,7 +136,10 @@ def test_profile_edit_rejects_bad_input_in_german(world, login, client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Der Anzeigename darf nicht leer sein." in html
     assert db.session.get(User, world.member.id).display_name == "Mia Member"
-    response = client.post("/konto", data={"display_name": "Mia", "email": world.manager.email, "locale": "de"})
+    # the address is changed on its own page, with the password and a link (issue 15, point 11)
+    client.post("/konto", data={"display_name": "Mia", "email": world.manager.email, "locale": "de"})
+    assert db.session.get(User, world.member.id).email == world.member.email
+    response = client.post("/konto/email", data={"email": world.manager.email, "password": factories.PASSWORD})
     assert "Für diese E-Mail-Adresse gibt es schon ein Konto." in response.get_data(as_text=True)
 
 

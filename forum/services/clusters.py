@@ -25,6 +25,20 @@ PLATFORM_BOARD = ("cluster-uebergreifender-austausch", "Cluster-übergreifender 
                   "Für alle Mitglieder aller Cluster: Erfahrungen, die über den eigenen Cluster hinaus helfen.")
 
 
+class _SetUp:
+    """The platform's own set-up (the demo data): an admin stand-in without an account. Its
+    steps are nobody's action, so they are not logged or announced as an admin's."""
+    id = None
+    is_admin = True
+    is_member = True
+    cluster_ids: frozenset[int] = frozenset()
+    managed_cluster_ids: frozenset[int] = frozenset()
+    writable_cluster_ids: frozenset[int] = frozenset()
+
+
+SETUP = _SetUp()
+
+
 def ensure_themenfelder() -> None:
     """Seeds the seven Themenfelder and the platform-wide board; safe to run again."""
     existing = {t.slug: t for t in db.session.scalars(select(Tag))}
