@@ -106,7 +106,8 @@ def index_size(env: dict[str, str]) -> int:
 
     engine = create_engine(env["FORUM_DATABASE_URL"])
     with engine.connect() as conn:
-        size = conn.scalar(text("SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_terms')"))
+        size = conn.scalar(text("SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_terms')"
+                                " + pg_total_relation_size('search_scope_terms')"))
     engine.dispose()
     return int(size)
 
