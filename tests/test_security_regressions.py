@@ -148,7 +148,7 @@ def test_an_admin_joining_a_cluster_is_logged_and_its_managers_are_told(world, l
     assert [n.user_id for n in told] == [world.manager.id]
     client = login(world.manager)
     html = client.get("/benachrichtigungen").get_data(as_text=True)
-    assert "(Plattform-Admin) ist dem Cluster" in html and world.cluster_a.name in html
+    assert "(Plattform-Admin) ist „" in html and f"„{world.cluster_a.name}“ als Clustermanager:in beigetreten" in html
     log = client.get(f"/c/{world.cluster_a.slug}/protokoll").get_data(as_text=True)
     assert "Plattform-Admin ist selbst beigetreten" in log
 

@@ -94,9 +94,9 @@ def _admin_membership(actor: str, data: dict) -> str:
     role = _("Clustermanager:in") if data.get("role") == "manager" else _("Mitglied")
     cluster = str(data.get("cluster_name", ""))
     if data.get("own"):
-        return _("%(actor)s (Plattform-Admin) ist dem Cluster %(cluster)s als %(role)s beigetreten und kann ihn jetzt "
+        return _("%(actor)s (Plattform-Admin) ist „%(cluster)s“ als %(role)s beigetreten und kann jetzt alles darin "
                  "lesen.", actor=actor, cluster=cluster, role=role)
-    return _("%(actor)s (Plattform-Admin) hat %(member)s im Cluster %(cluster)s als %(role)s eingetragen.",
+    return _("%(actor)s (Plattform-Admin) hat %(member)s in „%(cluster)s“ als %(role)s eingetragen.",
              actor=actor, member=str(data.get("member", "")), cluster=cluster, role=role)
 
 
