@@ -4,17 +4,18 @@ Rendered once on save; templates print the stored HTML with ``|safe`` at that on
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import html
+import operator
 import re
 import threading
-from functools import partial
+import xml.etree.ElementTree as etree
 
-import bleach
 import markdown
-from bleach import html5lib_shim
-from bleach.linkifier import URL_RE, LinkifyFilter
-from markdown import inlinepatterns
+import nh3
+from markdown import blockprocessors, inlinepatterns, treeprocessors
+from markdown.util import AtomicString
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
@@ -47,56 +48,125 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 _TAG = re.compile(r"<[^<>]+>")
 
 
-# Bleach's URL pattern begins with "\(*\b": from each "(" of a run it takes the rest of the run and
-# backs off one at a time, quadratic on "(((…" (50,000 took minutes). A URL's opening parentheses
-# start where the run starts and are taken at once; the matches are the same.
-_URL_RE = re.compile(URL_RE.pattern.replace(r"\(*", r"(?<!\()\(*+", 1), URL_RE.flags)
+# Addresses in text become links where bleach's linkifier made them links: names ending in one of
+# these top-level domains (bleach's list), with or without http(s)://, outside <a>, <pre>, <code>.
+TLDS = frozenset("""ac ad ae aero af ag ai al am an ao aq ar arpa as asia at au aw ax az ba bb bd be bf bg
+    bh bi biz bj bm bn bo br bs bt bv bw by bz ca cat cc cd cf cg ch ci ck cl cm cn co com coop cr cu cv cx
+    cy cz de dj dk dm do dz ec edu ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gov
+    gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in info int io iq ir is it je jm jo jobs jp ke kg
+    kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mil mk ml mm mn mo mobi mp
+    mq mr ms mt mu museum mv mw mx my mz na name nc ne net nf ng ni nl no np nr nu nz om org pa pe pf pg ph
+    pk pl pm pn post pr pro ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st
+    su sv sx sy sz tc td tel tf tg th tj tk tl tm tn to tp tr travel tt tv tw tz ua ug uk us uy uz va vc ve
+    vg vi vn vu wf ws xn xxx ye yt yu za zm zw""".split())
+# Linear: a match starts only where a word starts outside an address or path, and every part is
+# possessive, so each character is read once; which names count is decided after the match.
+_URL = re.compile(r"""(?<![\w@./:-])(?P<scheme>https?://)?
+    (?P<host>\w[\w-]*+(?:\.[\w-]++)++)(?::[0-9]{1,5}+(?![\w.]))?
+    (?:[/?][^\s{}|\\^`<>"]*+)?""", re.IGNORECASE | re.VERBOSE)
+_NO_LINKS_INSIDE = frozenset({"a", "pre", "code"})
 
 
-def _set_rel(attrs: dict, new: bool = False) -> dict:
-    """Every link to elsewhere gets rel=nofollow noopener ugc."""
-    href_key = (None, "href")
-    href = attrs.get(href_key, "")
-    if not href or href.startswith("#"):
-        return attrs
-    attrs[(None, "rel")] = LINK_REL
-    return attrs
+def _address(text: str, match: re.Match) -> tuple[str, int] | None:
+    """The address a match stands for and where it ends, without the sentence's closing
+    punctuation or a parenthesis it did not open; None if it is no address."""
+    if match.group("host").rpartition(".")[2].lower() not in TLDS:
+        return None
+    end = match.end()
+    unopened = text.count(")", match.start(), end) - text.count("(", match.start(), end)
+    while end > match.end("host"):
+        last = text[end - 1]
+        if last in ".,":
+            end -= 1
+        elif last == ")" and unopened > 0:
+            end, unopened = end - 1, unopened - 1
+        else:
+            break
+    return text[match.start():end], end
 
 
-class _TreeWalker(html5lib_shim.getTreeWalker("etree")):
-    """html5lib's walker finds an element's place among its siblings by counting all of them,
-    each time it climbs back to the parent: quadratic in a table of 10,000 rows (seconds). Here
-    each parent's children are numbered once."""
+def _links_in(text: str) -> tuple[str, list]:
+    """``text`` up to its first address, and a link element per address with the text after
+    it as its tail."""
+    head, links, at = None, [], 0
+    for match in _URL.finditer(text):
+        found = _address(text, match)
+        if found is None:
+            continue
+        address, end = found
+        before = text[at:match.start()]
+        if links:
+            links[-1].tail = before
+        else:
+            head = before
+        link = etree.Element("a", {"href": address if match.group("scheme") else "http://" + address})
+        link.text = AtomicString(address)
+        links.append(link)
+        at = end
+    if not links:
+        return text, links
+    links[-1].tail = text[at:]
+    return head, links
 
-    def __init__(self, tree):
-        super().__init__(tree)
-        self._positions: dict[int, dict[int, int]] = {}
 
-    def getParentNode(self, node):  # noqa: N802 (html5lib's name)
-        if isinstance(node, tuple) and node[3] != "text" and len(node[2]) > 1:
-            parents = node[2]
-            parent = parents.pop()
-            siblings = parents[-1]
-            positions = self._positions.get(id(siblings))
-            if positions is None:
-                positions = self._positions[id(siblings)] = {id(child): i for i, child in enumerate(siblings)}
-            return parent, positions[id(parent)], parents, None
-        return super().getParentNode(node)
+class _Linkify(treeprocessors.Treeprocessor):
+    """Bare addresses in text become links, as bleach's linkifier made them; after python-markdown's
+    own processors, so escapes and emphasis are resolved and links it made are left alone."""
+
+    def run(self, root) -> None:
+        pending = [root]
+        while pending:
+            element = pending.pop()
+            children = []
+            if element.text:
+                element.text, links = _links_in(element.text)
+                children.extend(links)
+            for child in list(element):
+                if child.tag not in _NO_LINKS_INSIDE:
+                    pending.append(child)
+                children.append(child)
+                if child.tail:
+                    child.tail, links = _links_in(child.tail)
+                    children.extend(links)
+            if len(children) != len(element):
+                element[:] = children
 
 
-def _cleaner() -> bleach.Cleaner:
-    """Cleaning and linkifying in one pass (a separate Linker re-escapes text inside <code>)."""
-    cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        protocols=ALLOWED_PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-        filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False,
-                         url_re=_URL_RE)],
-    )
-    cleaner.walker = _TreeWalker
-    return cleaner
+# nh3 (the Rust sanitizer ammonia) parses and serialises in linear time; rel is set afterwards,
+# from the href that survived cleaning.
+_NH3_ATTRIBUTES = {tag: set(names) - {"rel"} for tag, names in ALLOWED_ATTRIBUTES.items()}
+_LINK_TAG = re.compile(r'<a((?: [\w-]+="[^"]*")*+)>')
+_HREF = re.compile(r' href="([^"]*)"')
+
+
+def _set_rel(match: re.Match) -> str:
+    """Every link to elsewhere gets rel=nofollow noopener ugc; a link within the page does not."""
+    href = _HREF.search(match.group(1))
+    if href is None or not href.group(1) or href.group(1).startswith("#"):
+        return match.group()
+    return f'<a{match.group(1)} rel="{LINK_REL}">'
+
+
+# What a browser ignores inside a scheme name ("java\tscript:", "java\u200bscript:").
+_IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20\x7f-\xa0\s\u200b-\u200f\u2028\u2029\ufeff`]+")
+_SCHEME = re.compile(r"([^/?#]*):")
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3 passes a URL it cannot parse as relative; one that would read as a scheme once blanks and
+    invisible characters are gone must be an allowed one, as bleach required."""
+    if name == "href":
+        scheme = _SCHEME.match(_IGNORED_IN_SCHEME.sub("", value))
+        if scheme is not None and scheme.group(1).lower() not in ALLOWED_PROTOCOLS:
+            return None
+    return value
+
+
+def _clean(html_text: str) -> str:
+    cleaned = nh3.clean(html_text, tags=set(ALLOWED_TAGS), attributes=_NH3_ATTRIBUTES,
+                        attribute_filter=_allowed_attribute, url_schemes=set(ALLOWED_PROTOCOLS),
+                        strip_comments=True, link_rel=None)
+    return _LINK_TAG.sub(_set_rel, cleaned)
 
 
 def has_control_characters(text: str) -> bool:
@@ -111,13 +181,13 @@ def normalise(text: str) -> str:
 
 def render(source: str) -> str:
     """Markdown to HTML that is safe to print as is."""
-    # Building a converter and cleaner costs as much as using them, and neither is
-    # thread-safe: one of each per thread, the converter reset per call.
+    # Building a converter costs as much as using it, and it is not thread-safe: one per
+    # thread, reset per call.
     if not hasattr(_per_thread, "markdown"):
-        _per_thread.markdown, _per_thread.cleaner = _markdown(), _cleaner()
+        _per_thread.markdown = _markdown()
     md = _per_thread.markdown
     md.reset()
-    return _per_thread.cleaner.clean(md.convert(_bound_block_nesting(source)))
+    return _clean(md.convert(_bound_block_nesting(source)))
 
 
 _per_thread = threading.local()
@@ -125,7 +195,7 @@ _per_thread = threading.local()
 
 def _markdown() -> markdown.Markdown:
     """A converter that treats raw HTML as text and images as plain links (no tracking
-    pixels from other hosts); bleach still cleans whatever comes out."""
+    pixels from other hosts); nh3 still cleans whatever comes out."""
     md = markdown.Markdown(extensions=EXTENSIONS, output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
@@ -137,6 +207,9 @@ def _markdown() -> markdown.Markdown:
     md.inlinePatterns.register(_Link(inlinepatterns.LINK_RE, md), "link", 160)
     md.inlinePatterns.register(_ShortReference(inlinepatterns.REFERENCE_RE, md), "short_reference", 130)
     md.inlinePatterns.register(_ShortImageReference(inlinepatterns.IMAGE_REFERENCE_RE, md), "short_image_ref", 125)
+    md.treeprocessors.register(_Inline(md), "inline", 20)
+    md.treeprocessors.register(_Linkify(md), "linkify", -10)  # after "unescape" (0)
+    md.parser.blockprocessors.register(_HashHeader(md.parser), "hashheader", 70)
     return md
 
 
@@ -145,6 +218,47 @@ def _markdown() -> markdown.Markdown:
 _MARKER = r"(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t]))"
 _DEEP_LINE = re.compile(
     rf"^((?:[ \t]*{_MARKER}){{{MAX_BLOCK_NESTING}}}[ \t]*)(?:(\d{{1,9}})(?=[.)][ \t])|(?=>|[-+*][ \t]))", re.M)
+
+
+# Every inline pattern needs one of these characters ("nl" a line break, "linebreak" two blanks
+# before one, "short_image_ref" a "[" after the "!").
+_INLINE_MARKUP = re.compile(r"[`\\\[<&*_\n]")
+
+
+class _Inline(treeprocessors.InlineProcessor):
+    """Text with none of the characters inline Markdown is made of is left as it is: python-markdown
+    tries each of its patterns on every text, 30 µs a table cell or list item (a table of 12,500
+    cells: 0.4 s)."""
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        if _INLINE_MARKUP.search(data) is None:
+            return data
+        return super()._InlineProcessor__handleInline(data, patternIndex)
+
+
+_HASH_LINE = re.compile(r"\n#")
+
+
+class _HashHeader(blockprocessors.HashHeaderProcessor):
+    """python-markdown looks for a line beginning with "#" through the whole block every time a
+    block loses its first line or two (setext headings, list items): quadratic on 25,000 lines of
+    "-". Where those lines begin is found once for a block; a block that is the rest of it has
+    them from there, and the pattern starts at the first one."""
+
+    _block = ""
+    _from_end: list[int] = []  # the newlines before "#", as distances from the block's end, descending
+
+    def test(self, parent, block: str) -> bool:
+        if not (len(block) <= len(self._block) and self._block.endswith(block)):
+            self._block = block
+            self._from_end = [len(block) - m.start() for m in _HASH_LINE.finditer(block)]
+        # the first newline before "#" lying in this block: distances are descending, so bisect on their negation
+        i = bisect.bisect_left(self._from_end, -len(block), key=operator.neg)
+        if block.startswith("#"):
+            return bool(self.RE.search(block))
+        if i == len(self._from_end):
+            return False
+        return bool(self.RE.search(block, len(block) - self._from_end[i]))
 
 
 def _bound_block_nesting(source: str) -> str:
@@ -227,15 +341,42 @@ class _Backtick(inlinepatterns.BacktickInlineProcessor):
         if window < len(text) and text[window] == "`":  # a run cut by the window's end does not count
             while window > start and text[window - 1] == "`":
                 window -= 1
-        closing = _ticks(ticks).search(text, start, window)
+        closing = self._first(text, ticks, True, start, window)
         if closing is not None:
-            return start, closing.start()
-        if _ticks(ticks, exactly=False).search(text, start, window) is None:  # every run is shorter
+            return start, closing
+        if self._first(text, ticks, False, start, window) is None:  # every run is shorter
             runs = _TICK_RUN.findall(text, start, window)
             if runs:
                 length = max(map(len, runs))
                 return start - (ticks - length), _ticks(length).search(text, start, window).start()
         return start + ticks, None
+
+    _text: str | None = None
+    _found: dict
+
+    def _first(self, text: str, ticks: int, exactly: bool, start: int, window: int) -> int | None:
+        """Where the first run of ``ticks`` backticks (or more) in ``text[start:window]`` begins.
+        python-markdown hands back the same text after a run that does not close, and the next
+        run would read the same window again (1,000 characters per backtick); what the last
+        search of this text found, or read without finding, is reused. Windows never end inside
+        a run, so a run found before one window's end is whole in the next."""
+        if text is not self._text:
+            self._text, self._found = text, {}
+        key = (ticks, exactly)
+        known = self._found.get(key)
+        begin = start
+        if known is not None and known[0] <= start:
+            searched_from, searched_to, position = known
+            if position is not None and position >= start:
+                return position if position + ticks <= window else None
+            if position is None:
+                if window <= searched_to:
+                    return None
+                begin, start = max(start, searched_to), searched_from
+        match = _ticks(ticks, exactly).search(text, begin, window)
+        position = match.start() if match else None
+        self._found[key] = (start, window, position)
+        return position
 
 
 class _Reference(_BoundedText, inlinepatterns.ReferenceInlineProcessor):
