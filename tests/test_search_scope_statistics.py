@@ -173,3 +173,39 @@ def test_postgres_another_server_sees_new_scope_statistics_at_once(world, app):
     service.drain()
     assert scores(other, both) == scores(PgBackend(), both) != before
     assert scores(other, world.outsider) == outsider
+
+
+def _expansion_answers(user) -> tuple[dict[str, list[tuple[int, float]]], list[str]]:
+    """What a prefix, a word found inside compounds and the autocomplete give ``user``."""
+    results = {q: [(item.post_id, item.score) for item in service.search(user, service.Params(q=q)).items]
+               for q in ("Dach*", "Rinne")}
+    return results, service.suggest(user, "Dach")
+
+
+def _many_expansion_words_in_cluster_a(world) -> None:
+    """More than ``MAX_EXPANSION`` (24) words starting with "Dach" and more than
+    ``MAX_CONTAINING`` (12) compounds with "Rinne", each in more posts than the outsider's."""
+    words = [f"Dach{consonant}{vowel}nter" for consonant in "bdfgklmn" for vowel in "aeiou"][:32]
+    compounds = [f"{head}rinnenbogen" for head in ("Zink", "Kupfer", "Stahl", "Kasten", "Hänge", "Regen", "Schnee",
+                                                   "Traufe", "Kehl", "Dach", "Haus", "Garagen", "Balkon", "Vordach")]
+    thread = factories.thread(world.board_a, world.member, "Sammelliste", " ".join(words + compounds))
+    factories.reply(thread, world.member, " ".join(words + compounds))
+
+
+def test_another_clusters_words_push_no_readable_word_out_of_an_expansion(world):
+    """Issue 15, point 4 (the residual): which words ``Dach*``, a word inside compounds
+    ("Rinne" → "Dachrinne") and the autocomplete stand for is chosen from the posts the
+    outsider may read. A cluster the outsider cannot read adding 30 and more words with the
+    same beginning (more frequent than the outsider's) changes neither results, scores nor
+    suggestions — chosen from the whole index, they pushed the outsider's words out."""
+    factories.thread(world.board_b, world.outsider, "Dachrinne undicht", "Die Dachrinne tropft am Dachziegel.")
+    factories.thread(world.board_b, world.outsider, "Dachdecker gesucht", "Wer kennt einen Dachdecker?")
+    before = _expansion_answers(world.outsider)
+    results, suggestions = before
+    assert all(results.values()) and suggestions
+
+    _many_expansion_words_in_cluster_a(world)
+    assert service.search(world.member, service.Params(q="Dachbanter")).total == 1   # indexed for cluster A
+    assert "Dachbanter" in service.suggest(world.member, "Dachb")
+
+    assert _expansion_answers(world.outsider) == before

@@ -2,6 +2,10 @@
 index, which terms a prefix stands for and which compounds contain a word (both capped,
 most frequent first), and which words lie within a few edits of a typo. A new generation
 (after any write) starts with empty caches.
+
+``expand`` and ``contains`` here rank by the whole index; searches and completions use
+``scoring.ScopeStats.expand``/``contains`` instead, chosen by the viewer's readable posts
+(``forum.search.expansions``, Issue 15, point 4).
 """
 from __future__ import annotations
 

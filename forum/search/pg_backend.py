@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -347,13 +348,17 @@ class PgBackend:
             view.prefetch_known(stems)
             view.prefetch_scoped((field, stem) for stem in stems if view.known(stem) for field in (TITLE, BODY))
             readable = where[2]
+            # prefixes and compound parts stand for terms chosen by readable posts only (Issue 15, point 4)
+            scopes = view.scopes(readable)
+            expand = functools.partial(view.expand, scopes=scopes)
+            contains = functools.partial(view.contains, scopes=scopes)
 
             def known(stem: str) -> bool:   # a word of a post the viewer may read (Issue 15, point 4)
                 return view.known(stem) and view.known_in(stem, readable)
 
             parts = [part for part in map(analysis.part_key, parsed.words) if part]
-            view.prefetch_contains((field, part) for part in parts for field in (BODY, TITLE))
-            text_query = build(parsed, marks, known=known, expand=view.expand, contains=view.contains)
+            view.prefetch_contains(((field, part) for part in parts for field in (BODY, TITLE)), scopes)
+            text_query = build(parsed, marks, known=known, expand=expand, contains=contains)
             if text_query is None:
                 return Result([], 0)
             total, hits, ranking = self._collect(view, text_query, where, request, marks)
@@ -365,7 +370,7 @@ class PgBackend:
                 replacements, extra = corrected
                 suggestion = _rewrite(request.text, replacements)
                 if total < FEW_HITS:
-                    text_query = build(parsed, marks, extra, known, view.expand, view.contains)
+                    text_query = build(parsed, marks, extra, known, expand, contains)
                     total, hits, _ranking = self._collect(view, text_query, where, request, marks)
         return Result(hits, total, suggestion)
 
@@ -456,7 +461,8 @@ class PgBackend:
         counts: collections.Counter[str] = collections.Counter()
         spelling: dict[str, str] = {}
         with self._reading() as view:
-            clauses = [c for c in (expansion(TITLE, key, 2.0, view.expand), expansion(BODY, key, 1.0, view.expand)) if c]
+            expand = functools.partial(view.expand, scopes=view.scopes(where[2]))   # completions of readable words only
+            clauses = [c for c in (expansion(TITLE, key, 2.0, expand), expansion(BODY, key, 1.0, expand)) if c]
             if not clauses:
                 return []
             for title, body in self._sample(view, wq.DefaultOr(clauses), where):

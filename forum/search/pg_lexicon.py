@@ -199,49 +199,72 @@ class LexiconView:
             found = self.lexicon._known.get(stem, False)
         return found
 
-    def expand(self, field: str, prefix: str) -> list[str]:
-        """The most frequent terms of ``field`` starting with ``prefix`` (capped)."""
-        key = (field, prefix)
+    def scopes(self, readable: Callable[[int], bool]) -> tuple[int, ...] | None:
+        """The scopes of ``search_scope_terms`` that ``readable`` picks; ``None`` when that is
+        every scope (``search_terms`` then has the same counts, summed)."""
+        scopes = tuple(sorted(scope for scope in self.lexicon.scope_totals if readable(scope)))
+        return None if len(scopes) == len(self.lexicon.scope_totals) else scopes
+
+    def expand(self, field: str, prefix: str, scopes: tuple[int, ...] | None = None) -> list[str]:
+        """The terms of ``field`` that ``prefix`` stands for in the posts of ``scopes`` (see
+        ``scopes``): of the first ``EXPANSION_SCAN`` such terms in byte order, the
+        ``MAX_EXPANSION`` in most of those posts — counted in the readable scopes only, as
+        ``forum.search.expansions`` does for Whoosh (Issue 15, point 4)."""
+        key = (field, prefix, scopes)
         found = self.lexicon._expand.get(key)
         if found is None:
-            rows = self.conn.execute(text(
-                "SELECT term, df FROM search_terms WHERE field = :field AND term >= :low AND term < :high "
-                "AND df > 0 ORDER BY term LIMIT :scan"),
-                {"field": field, "low": prefix, "high": successor(prefix), "scan": EXPANSION_SCAN}).all()
+            params = {"field": field, "low": prefix, "high": successor(prefix), "scan": EXPANSION_SCAN,
+                      "scopes": list(scopes or ())}
+            if scopes is None:
+                rows = self.conn.execute(text(
+                    "SELECT term, df FROM search_terms WHERE field = :field AND term >= :low AND term < :high "
+                    "AND df > 0 ORDER BY term LIMIT :scan"), params).all()
+            else:
+                rows = self.conn.execute(text(
+                    "SELECT term, sum(df) FROM search_scope_terms WHERE field = :field AND term >= :low "
+                    "AND term < :high AND df > 0 AND scope = ANY(CAST(:scopes AS integer[])) "
+                    "GROUP BY term ORDER BY term LIMIT :scan"), params).all()
             best = heapq.nlargest(MAX_EXPANSION, ((df, term) for term, df in rows))
             found = self.lexicon.remember(self.lexicon._expand, key, sorted(term for _df, term in best))
         return found
 
-    def prefetch_contains(self, pairs: Iterable[tuple[str, str]]) -> None:
-        """``contains`` for several (field, part) at once: one scan of the lexicon."""
+    def prefetch_contains(self, pairs: Iterable[tuple[str, str]], scopes: tuple[int, ...] | None = None) -> None:
+        """``contains`` for several (field, part) at once: one scan of the lexicon (and the
+        candidates' counts in the readable scopes)."""
         cache = self.lexicon._contains
-        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in cache]
+        wanted = [pair for pair in dict.fromkeys(pairs) if (*pair, scopes) not in cache]
         if not wanted:
             return
-        rows = self.conn.execute(text(
-            "SELECT field, term, df FROM search_terms WHERE field = ANY(CAST(:fields AS text[])) AND df > 0 "
-            "AND length(term) >= :shortest AND term LIKE ANY(CAST(:patterns AS text[]))"),
-            {"fields": sorted({field for field, _part in wanted}),
-             "shortest": min(len(part) for _field, part in wanted) + COMPOUND_EXTRA,
-             "patterns": sorted({"%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                                 for _field, part in wanted})}).all()
+        matching = ("t.field = ANY(CAST(:fields AS text[])) AND t.df > 0 AND length(t.term) >= :shortest "
+                    "AND t.term LIKE ANY(CAST(:patterns AS text[]))")
+        params = {"fields": sorted({field for field, _part in wanted}),
+                  "shortest": min(len(part) for _field, part in wanted) + COMPOUND_EXTRA,
+                  "patterns": sorted({"%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                                      for _field, part in wanted}),
+                  "scopes": list(scopes or ())}
+        if scopes is None:
+            rows = self.conn.execute(text(f"SELECT t.field, t.term, t.df FROM search_terms t WHERE {matching}"),
+                                     params).all()
+        else:
+            rows = self.conn.execute(text(
+                "SELECT s.field, s.term, sum(s.df) FROM search_terms t JOIN search_scope_terms s "
+                f"ON s.field = t.field AND s.term = t.term WHERE {matching} "
+                "AND s.scope = ANY(CAST(:scopes AS integer[])) AND s.df > 0 GROUP BY s.field, s.term"), params).all()
         for field, part in wanted:
             shortest = len(part) + COMPOUND_EXTRA
             best = heapq.nlargest(MAX_CONTAINING, ((df, term) for f, term, df in rows
                                                    if f == field and part in term and len(term) >= shortest))
-            self.lexicon.remember(cache, (field, part), sorted(term for _df, term in best))
+            self.lexicon.remember(cache, (field, part, scopes), sorted(term for _df, term in best))
 
-    def contains(self, field: str, part: str) -> list[str]:
-        """The most frequent compounds of ``field`` that contain ``part`` and are at least
-        ``COMPOUND_EXTRA`` letters longer (capped), as ``caches.Generation.contains``."""
-        key = (field, part)
+    def contains(self, field: str, part: str, scopes: tuple[int, ...] | None = None) -> list[str]:
+        """The compounds of ``field`` that contain ``part`` and are at least ``COMPOUND_EXTRA``
+        letters longer, the ``MAX_CONTAINING`` in most posts of ``scopes`` (see ``scopes``; as
+        ``forum.search.expansions.containing_terms``)."""
+        key = (field, part, scopes)
         found = self.lexicon._contains.get(key)
         if found is None:
-            rows = self.conn.scalars(text(
-                "SELECT term FROM search_terms WHERE field = :field AND df > 0 AND length(term) >= :shortest "
-                "AND strpos(term, :part) > 0 ORDER BY df DESC, term DESC LIMIT :limit"),
-                {"field": field, "shortest": len(part) + COMPOUND_EXTRA, "part": part, "limit": MAX_CONTAINING}).all()
-            found = self.lexicon.remember(self.lexicon._contains, key, sorted(rows))
+            self.prefetch_contains([(field, part)], scopes)
+            found = self.lexicon._contains.get(key, [])
         return found
 
     def near(self, stem: str, maxdist: int) -> list[str]:

@@ -9,7 +9,8 @@ other compounds ending in its longest known tail (Berufszulassung → Berufungsz
 Prefix-like matches (``wort*``, compound parts) are not Whoosh ``Prefix`` queries (those read
 every posting of every expanded term and score them all alike). Instead ``Expand`` callables
 (the backend's, cached) turn a prefix (``expand``) or a word inside compounds (``contains``)
-into at most ``MAX_EXPANSION`` ordinary scored terms, the most frequent first.
+into at most ``MAX_EXPANSION`` ordinary scored terms, those in most posts first — posts the
+viewer may read, on the read path (``forum.search.expansions``, Issue 15, point 4).
 """
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.times import datetime_to_long
 
-from forum.search import analysis
+from forum.search import analysis, expansions
+from forum.search.query import MAX_EXPANSION
 
 K1 = 1.2
 B = {"title": 0.4, "body": 0.75}
@@ -426,6 +427,26 @@ class ScopeStats:
         found = self._cache.get(key)
         if found is None:
             found = any(seg.scope_has(self.scope, field, stem) for field in ("title", "body") for seg in self.segs)
+            if len(self._cache) >= SCOPE_DF_CACHE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def expand(self, field: str, prefix: str) -> list:
+        """The terms ``prefix`` stands for (``query.Expand``), chosen by readable posts only
+        (``forum.search.expansions``); remembered per index generation."""
+        return self._remembered((self.scope, "expand", field, prefix),
+                                lambda: expansions.prefix_terms(self.segs, self.scope, field, prefix, MAX_EXPANSION))
+
+    def contains(self, field: str, part: str) -> list[str]:
+        """The compounds a word inside compounds stands for, chosen by readable posts only."""
+        return self._remembered((self.scope, "contains", field, part),
+                                lambda: expansions.containing_terms(self.segs, self.scope, field, part))
+
+    def _remembered(self, key, compute):
+        found = self._cache.get(key)
+        if found is None:
+            found = compute()
             if len(self._cache) >= SCOPE_DF_CACHE:
                 self._cache.clear()
             self._cache[key] = found

@@ -280,7 +280,8 @@ class WhooshBackend:
         def known(stem: str) -> bool:   # a word of a post the viewer may read (Issue 15, point 4)
             return cache.known(stem) and stats.known(stem)
 
-        text_query = build(parsed, marks, known=known, expand=cache.expand, contains=cache.contains)
+        # prefixes and compound parts stand for terms chosen by readable posts only (Issue 15, point 4)
+        text_query = build(parsed, marks, known=known, expand=stats.expand, contains=stats.contains)
         if text_query is None:
             return Result([], 0)
         total, hits = self._collect(searcher, text_query, filters, request, marks)
@@ -290,7 +291,7 @@ class WhooshBackend:
             replacements, extra = corrected
             suggestion = _rewrite(request.text, replacements)
             if total < FEW_HITS:
-                text_query = build(parsed, marks, extra, known, cache.expand, cache.contains)
+                text_query = build(parsed, marks, extra, known, stats.expand, stats.contains)
                 total, hits = self._collect(searcher, text_query, filters, request, marks)
         return Result(hits, total, suggestion)
 
@@ -362,7 +363,8 @@ class WhooshBackend:
         key = analysis.stem(folded)
         searcher = self._searcher()
         cache = self._generation(searcher)
-        clauses = [c for c in (expansion("title", key, 2.0, cache.expand), expansion("body", key, 1.0, cache.expand)) if c]
+        stats = ScopeStats(searcher, self._segment, filters, cache.scoped)   # completions of readable words only
+        clauses = [c for c in (expansion("title", key, 2.0, stats.expand), expansion("body", key, 1.0, stats.expand)) if c]
         if not clauses:
             return []
         counts: collections.Counter[str] = collections.Counter()
