@@ -10,19 +10,7 @@ from forum.services import accounts, clusters, posting
 
 PASSWORD = "richtig-geheim-42"
 _seq = itertools.count(1)
-
-
-class _System:
-    """A platform admin stand-in for set-up steps (not a real account)."""
-    id = None
-    is_admin = True
-    is_member = True
-    cluster_ids = frozenset()
-    managed_cluster_ids = frozenset()
-    writable_cluster_ids = frozenset()
-
-
-SYSTEM = _System()
+SYSTEM = clusters.SETUP   # set-up steps as the platform itself, not as a person
 
 
 def seed_basics() -> None:
