@@ -15,6 +15,7 @@ import xml.etree.ElementTree as etree
 import markdown
 import nh3
 from markdown import blockprocessors, inlinepatterns, treeprocessors
+from markdown.extensions import tables
 from markdown.util import AtomicString
 
 ALLOWED_TAGS = frozenset({
@@ -41,6 +42,9 @@ MAX_LINK_NESTING = 8
 MAX_BLOCK_NESTING = 16
 MAX_TITLE_OVERHANG = 120  # how far a link's title in quotes may reach past its parentheses
 MAX_CODE_SPAN = 1000  # characters between the backticks of an inline code span
+MAX_BLOCKS = 3000  # paragraphs, headings, list items, quotes … in one post (a normal 50,000-character post: 1,340)
+MAX_TABLE_CELLS = 5000  # in one post
+MAX_INLINE_MATCHES = 3000  # links, emphasis, code spans, escapes, line breaks … in one post (a normal 50,000-character post: 620)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # "[^<>]", not "[^>]": on a run of "<" the latter scans to the end from each one (quadratic); the
@@ -118,14 +122,14 @@ class _Linkify(treeprocessors.Treeprocessor):
         while pending:
             element = pending.pop()
             children = []
-            if element.text:
+            if element.text and "." in element.text:  # every address has a dot
                 element.text, links = _links_in(element.text)
                 children.extend(links)
             for child in list(element):
                 if child.tag not in _NO_LINKS_INSIDE:
                     pending.append(child)
                 children.append(child)
-                if child.tail:
+                if child.tail and "." in child.tail:
                     child.tail, links = _links_in(child.tail)
                     children.extend(links)
             if len(children) != len(element):
@@ -210,6 +214,11 @@ def _markdown() -> markdown.Markdown:
     md.treeprocessors.register(_Inline(md), "inline", 20)
     md.treeprocessors.register(_Linkify(md), "linkify", -10)  # after "unescape" (0)
     md.parser.blockprocessors.register(_HashHeader(md.parser), "hashheader", 70)
+    table = md.parser.blockprocessors["table"]
+    md.parser.blockprocessors.register(_Table(md.parser, table.config), "table", 75)
+    md.parser.blockprocessors.register(_BlockBudget(md.parser), "budget", 1000)  # tested first, on every block
+    for processor in (md.parser.blockprocessors["table"], md.parser.blockprocessors["budget"]):
+        md.registerExtension(processor)  # md.reset() resets their budgets
     return md
 
 
@@ -226,14 +235,31 @@ _INLINE_MARKUP = re.compile(r"[`\\\[<&*_\n]")
 
 
 class _Inline(treeprocessors.InlineProcessor):
-    """Text with none of the characters inline Markdown is made of is left as it is: python-markdown
-    tries each of its patterns on every text, 30 µs a table cell or list item (a table of 12,500
-    cells: 0.4 s)."""
+    """python-markdown's inline pass, bounded: text with none of the characters inline Markdown is
+    made of is left as it is (python-markdown tries each of its patterns on every text, 30 µs a
+    table cell or list item), and after MAX_INLINE_MATCHES matches in one post the rest of its
+    text stays as written (each match costs about 30 µs and copies the text it is in: 25,000
+    escaped backslashes took 0.7 s)."""
+
+    _budget = MAX_INLINE_MATCHES
+
+    def run(self, tree, ancestors=None):
+        self._budget = MAX_INLINE_MATCHES
+        return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
-        if _INLINE_MARKUP.search(data) is None:
+        """python-markdown's loop over its patterns, counting matches."""
+        if isinstance(data, AtomicString) or self._budget <= 0 or _INLINE_MARKUP.search(data) is None:
             return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)
+        start, count = 0, len(self.inlinePatterns)
+        while patternIndex < count and self._budget > 0:
+            data, matched, start = self._InlineProcessor__applyPattern(
+                self.inlinePatterns[patternIndex], data, patternIndex, start)
+            if matched:
+                self._budget -= 1
+            else:
+                patternIndex += 1
+        return data
 
 
 _HASH_LINE = re.compile(r"\n#")
@@ -259,6 +285,43 @@ class _HashHeader(blockprocessors.HashHeaderProcessor):
         if i == len(self._from_end):
             return False
         return bool(self.RE.search(block, len(block) - self._from_end[i]))
+
+
+class _BlockBudget(blockprocessors.BlockProcessor):
+    """After MAX_BLOCKS blocks the rest of the post is one paragraph of text as written: python-markdown
+    tries a dozen processors on each block (25,000 lines of "-" made 12,500 headings: 0.3 s)."""
+
+    left = MAX_BLOCKS
+
+    def reset(self) -> None:
+        self.left = MAX_BLOCKS
+
+    def test(self, parent, block: str) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+    def run(self, parent, blocks: list[str]) -> None:
+        etree.SubElement(parent, "p").text = "\n\n".join(blocks).strip("\n")
+        del blocks[:]
+
+
+class _Table(tables.TableProcessor):
+    """A post's tables have at most MAX_TABLE_CELLS cells; rows beyond them are text (12,500 rows
+    took 0.3 s)."""
+
+    left = MAX_TABLE_CELLS
+
+    def reset(self) -> None:
+        self.left = MAX_TABLE_CELLS
+
+    def run(self, parent, blocks: list[str]) -> None:
+        lines = blocks[0].split("\n")
+        columns = max(len(self.separator), 1)
+        rows = max(self.left // columns, 1)
+        if len(lines) > rows + 2:  # the header and separator lines, then the rows
+            blocks[0:1] = ["\n".join(lines[:rows + 2]), "\n".join(lines[rows + 2:])]
+        self.left -= columns * min(rows, len(lines) - 2)
+        super().run(parent, blocks)
 
 
 def _bound_block_nesting(source: str) -> str:

@@ -37,6 +37,12 @@ def elements(html: str):
     "<div style=\"background:url(javascript:alert(1))\">x</div>",
     "[x](&#106;avascript:alert(1))",
     "<<script>script>alert(1)<</script>/script>",
+    # Issue 15, point 1 (nh3 instead of bleach): what a browser would read as a scheme once the
+    # blanks, invisible characters and entities are gone is one of the allowed ones
+    "[klick](java\tscript:alert(1))",
+    "[klick](java\u200bscript:alert(1))",
+    "[klick](javascript&colon;alert(1))",
+    "[klick](%6A%61%76%61%73%63%72%69%70%74:alert(1))",
 ])
 def test_no_script_survives(source):
     """Only allowlisted elements and attributes come out; links only to http(s)/mailto."""
@@ -60,6 +66,26 @@ def test_markdown_features():
 def test_links_get_rel_nofollow_noopener_ugc():
     html = render("[HWK](https://www.hwk-muenster.de) und https://example.org")
     assert html.count('rel="nofollow noopener ugc"') == 2
+
+
+def test_links_within_the_page_get_no_rel():
+    """Issue 15, point 1: the rel that nh3 cannot set by the href is set afterwards, as before."""
+    html = render("[oben](#oben) [HWK](https://www.hwk-muenster.de) [leer]()")
+    assert '<a href="#oben">oben</a>' in html and '<a href="">leer</a>' in html
+    assert '<a href="https://www.hwk-muenster.de" rel="nofollow noopener ugc">HWK</a>' in html
+
+
+def test_addresses_in_text_become_links_but_not_in_code():
+    """Issue 15, point 1: bleach's linkifier replaced by a linear pass with the same rules: addresses
+    ending in a known top-level domain, without the sentence's full stop or a parenthesis opened
+    before it (bleach took that one into the address), never inside code or another link."""
+    html = render("Siehe www.hwk-muenster.de. (Plan: https://example.org/plan_(2).pdf) und hwk.de, "
+                  "`https://example.org/code` [x](https://example.org/a) example.invalid\n\n"
+                  "```\nhttps://example.org/block\n```")
+    assert [href for tag, attrs in elements(html) for name, href in attrs if name == "href"] == [
+        "http://www.hwk-muenster.de", "https://example.org/plan_(2).pdf", "http://hwk.de", "https://example.org/a"]
+    assert html.count('rel="nofollow noopener ugc"') == 4
+    assert "<code>https://example.org/code</code>" in html and "https://example.org/block\n</code>" in html
 
 
 def test_images_are_links_not_embedded():
