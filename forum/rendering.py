@@ -43,8 +43,8 @@ MAX_BLOCK_NESTING = 16
 MAX_TITLE_OVERHANG = 120  # how far a link's title in quotes may reach past its parentheses
 MAX_CODE_SPAN = 1000  # characters between the backticks of an inline code span
 MAX_BLOCKS = 3000  # paragraphs, headings, list items, quotes … in one post (a normal 50,000-character post: 1,340)
-MAX_TABLE_CELLS = 5000  # in one post
-MAX_INLINE_MATCHES = 3000  # links, emphasis, code spans, escapes, line breaks … in one post (a normal 50,000-character post: 620)
+MAX_TABLE_CELLS = 5000  # in one post, a row counting as one more (a normal 50,000-character post: 820)
+MAX_INLINE_MATCHES = 3000  # links (and attempts at one), emphasis, code spans, escapes, line breaks … in one post (a normal 50,000-character post: 820)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # "[^<>]", not "[^>]": on a run of "<" the latter scans to the end from each one (quadratic); the
@@ -241,22 +241,22 @@ class _Inline(treeprocessors.InlineProcessor):
     text stays as written (each match costs about 30 µs and copies the text it is in: 25,000
     escaped backslashes took 0.7 s)."""
 
-    _budget = MAX_INLINE_MATCHES
+    budget = MAX_INLINE_MATCHES
 
     def run(self, tree, ancestors=None):
-        self._budget = MAX_INLINE_MATCHES
+        self.budget = MAX_INLINE_MATCHES
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
         """python-markdown's loop over its patterns, counting matches."""
-        if isinstance(data, AtomicString) or self._budget <= 0 or _INLINE_MARKUP.search(data) is None:
+        if isinstance(data, AtomicString) or self.budget <= 0 or _INLINE_MARKUP.search(data) is None:
             return data
         start, count = 0, len(self.inlinePatterns)
-        while patternIndex < count and self._budget > 0:
+        while patternIndex < count and self.budget > 0:
             data, matched, start = self._InlineProcessor__applyPattern(
                 self.inlinePatterns[patternIndex], data, patternIndex, start)
             if matched:
-                self._budget -= 1
+                self.budget -= 1
             else:
                 patternIndex += 1
         return data
@@ -306,8 +306,8 @@ class _BlockBudget(blockprocessors.BlockProcessor):
 
 
 class _Table(tables.TableProcessor):
-    """A post's tables have at most MAX_TABLE_CELLS cells; rows beyond them are text (12,500 rows
-    took 0.3 s)."""
+    """A post's tables have at most MAX_TABLE_CELLS cells, a row counting as one more; rows beyond
+    them are text (12,500 rows took 0.3 s)."""
 
     left = MAX_TABLE_CELLS
 
@@ -316,11 +316,11 @@ class _Table(tables.TableProcessor):
 
     def run(self, parent, blocks: list[str]) -> None:
         lines = blocks[0].split("\n")
-        columns = max(len(self.separator), 1)
-        rows = max(self.left // columns, 1)
+        per_row = max(len(self.separator), 1) + 1  # its cells and the row
+        rows = max(self.left // per_row, 1)
         if len(lines) > rows + 2:  # the header and separator lines, then the rows
             blocks[0:1] = ["\n".join(lines[:rows + 2]), "\n".join(lines[rows + 2:])]
-        self.left -= columns * min(rows, len(lines) - 2)
+        self.left -= per_row * min(rows, len(lines) - 2)
         super().run(parent, blocks)
 
 
@@ -351,7 +351,16 @@ _TITLE_END = re.compile(r"[\"'][ ]*\)")
 
 class _BoundedText:
     """The text of a link in brackets, looked for no further than MAX_LINK_NESTING brackets deep
-    (python-markdown scans to the end of the paragraph from every "[" that does not close)."""
+    (python-markdown scans to the end of the paragraph from every "[" that does not close). Each
+    attempt at a link counts against the post's inline budget, one that fails too (12,000 of
+    those cost 0.5 s)."""
+
+    def handleMatch(self, m: re.Match, data: str):  # noqa: N802 (python-markdown's name)
+        inline = self.md.treeprocessors["inline"]
+        if inline.budget <= 0:
+            return None, None, None
+        inline.budget -= 1
+        return super().handleMatch(m, data)
 
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802 (python-markdown's name)
         match = _LINK_TEXT.match(data, index)
