@@ -209,3 +209,38 @@ def test_another_clusters_words_push_no_readable_word_out_of_an_expansion(world)
     assert "Dachbanter" in service.suggest(world.member, "Dachb")
 
     assert _expansion_answers(world.outsider) == before
+
+
+def test_counting_lazily_chooses_what_counting_every_candidate_chooses(world, app):
+    """Issue 15, point 4 (the residual, Whoosh): a prefix's candidates are counted lazily —
+    the most frequent in the whole segment first, stopping once none can enter the list — so
+    the whole index decides how much is counted, never what is chosen: the choice is that of
+    counting the readable posts of every candidate, for an outsider, a member and a member of
+    both clusters alike."""
+    import heapq
+
+    from forum.search.backend import Query
+    from forum.search.query import MAX_EXPANSION
+    from forum.search.scoring import ScopeStats
+    from forum.search.whoosh_backend import _filters
+
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        pytest.skip("prüft die Zählung in den Segmenten des Whoosh-Index")
+    both = factories.member(world.cluster_b, factories.member(world.cluster_a, factories.user("bea.beide")))
+    words = [f"Dach{consonant}{vowel}nter" for consonant in "bdfgklmn" for vowel in "aeiou"][:30]
+    for n in range(30):   # word k: in k + 1 posts of cluster A, in 29 - k posts of cluster B
+        factories.thread(world.board_a, world.member, f"Liste A {n}", " ".join(words[30 - n - 1:]))
+        if n < 29:
+            factories.thread(world.board_b, world.outsider, f"Liste B {n}", " ".join(words[:29 - n]))
+    service.drain()   # the worker's pass
+    backend = service.backend()
+    searcher = backend._searcher()
+    for user in (world.outsider, world.member, both):
+        filters = _filters(Query("", frozenset(), scope=service.scope(user)))
+        chosen = ScopeStats(searcher, backend._segment, filters, {}).expand("body", "dach")
+        stats = ScopeStats(searcher, backend._segment, filters, {})
+        terms = {text for leaf, _offset in searcher.leaf_searchers()
+                 for text, _info in leaf.reader().iter_prefix("body", "dach")}
+        counts = [(stats.doc_frequency("body", text), text) for text in terms]
+        assert len([count for count, _text in counts if count]) > MAX_EXPANSION
+        assert chosen == sorted(text for _count, text in heapq.nlargest(MAX_EXPANSION, [c for c in counts if c[0]])), user
