@@ -27,6 +27,9 @@ translations: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 	$(FLASK) forum seed-demo --if-empty
+	@# the worker (search index, mails, jobs) runs beside the web server and stops with it
+	$(FLASK) forum worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(FLASK_RUN_HOST) --port $(FLASK_RUN_PORT)
 
 # The whole suite on SQLite, then on PostgreSQL. Without a reachable PostgreSQL the second

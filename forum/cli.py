@@ -103,8 +103,13 @@ def import_corpus(path: str) -> None:
     rate = f" ({result.created['post'] / seconds:,.0f} Beiträge/s)".replace(",", ".") if result.created["post"] else ""
     click.echo(f"Dauer: {seconds:.1f} s{rate}")
     if result.created["post"]:
-        click.echo("Hinweis: Der Suchindex wird beim Import nicht fortgeschrieben – "
-                   "bitte jetzt „flask --app app search reindex“ ausführen.")
+        from forum import jobs
+        from forum.jobs.tasks import SEARCH_REINDEX
+
+        jobs.enqueue(SEARCH_REINDEX, unique=True)
+        db.session.commit()
+        click.echo("Hinweis: Der Suchindex wird vom Worker neu aufgebaut („flask --app app forum worker“); "
+                   "bis dahin findet die Suche die neuen Beiträge noch nicht.")
 
 
 @forum_cli.command("export")
@@ -181,7 +186,7 @@ def restore_database(directory: str, yes: bool) -> None:
     click.echo(f"Wiederhergestellt: {restored.counts['users']} Nutzer, {restored.counts['threads']} Themen, "
                f"{restored.counts['posts']} Beiträge.")
     if restored.indexed is None:
-        click.echo("Der Suchindex ist als veraltet markiert und wird beim nächsten Start neu aufgebaut "
+        click.echo("Der Suchindex ist als veraltet markiert und wird vom Worker neu aufgebaut "
                    "(ein anderer Prozess schreibt gerade hinein).", err=True)
     else:
         click.echo(f"Suchindex neu aufgebaut: {restored.indexed} Beiträge.")
@@ -225,6 +230,24 @@ def search_check() -> None:
         click.echo(f"  {len(drift.moved)} Beiträge stehen im Index unter einem anderen Brett (z. B. {sample(drift.moved)})", err=True)
     click.echo("Beheben mit: flask --app app search reindex", err=True)
     sys.exit(1)
+
+
+# -- the worker (forum/jobs) -------------------------------------------------------------------
+
+@forum_cli.command("worker")
+@click.option("--once", is_flag=True, help="Einen Durchlauf machen, dann beenden (für cron und Tests).")
+@click.option("--interval", default=2.0, show_default=True, help="Sekunden zwischen zwei Durchläufen.")
+def worker(once: bool, interval: float) -> None:
+    """Erledigt, was nicht in eine Anfrage gehört: Suchindex (Abgleich, Neuaufbau), Mails, Aufträge.
+
+    Läuft ohne --once weiter, bis SIGTERM oder Strg-C kommt."""
+    from forum.jobs.worker import Worker, summary
+
+    runner = Worker(echo=click.echo)
+    if once:
+        click.echo(summary(runner.run_once()))
+        return
+    runner.run_forever(interval)
 
 
 # -- demo data (CONTRACT.md: forum seed-demo) ------------------------------------------------

@@ -60,7 +60,7 @@ def test_import_creates_every_record(runner, db, corpus_file):
     assert _count(db, Membership) == sum(len(c["member_ids"]) for c in clusters)
     managers = db.session.scalar(select(func.count(Membership.id)).where(Membership.role == MembershipRole.MANAGER))
     assert managers == sum(len(c["manager_ids"]) for c in clusters)
-    assert "search reindex" in result.output
+    assert "vom Worker neu aufgebaut" in result.output   # the import hands indexing to the worker (Issue 20, point 1)
 
 
 def test_imported_users_have_no_usable_password(runner, db, corpus_file):

@@ -118,6 +118,9 @@ def server(app, cast, tmp_path):
         FORUM_ARGON2_TIME_COST="1", FORUM_ARGON2_MEMORY_COST="1024", FORUM_ARGON2_PARALLELISM="1",
         FORUM_LOG_LEVEL="info",
     )
+    # the worker builds the search index before the servers start (requests never do: Issue 20, point 1)
+    subprocess.run([str(VENV_BIN / "flask"), "--app", "app", "forum", "worker", "--once"], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(

@@ -24,6 +24,9 @@ def approval(world, client, login):
 
 
 def test_held_posts_are_seen_by_author_and_managers_only(client, world, login, approval, api_token):
+    from forum.search import service
+
+    service.drain()  # the worker has built the search index
     login(approval)  # the newcomer writes through the web form
     response = client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Mein erster Beitrag über Zaunkönige"},
                           follow_redirects=True)

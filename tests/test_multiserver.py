@@ -127,7 +127,8 @@ def cluster_of_servers(app, world, smtp_server, redis_prefix, tmp_path):
             start(f"server{n}", [str(GUNICORN), "-c", "python:forum.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
                                  "--access-logfile", "/dev/null", "--log-level", "warning", *_no_control_socket(),
                                  "app:app"])
-        start("mailworker", [sys.executable, "-m", "flask", "--app", "app", "notifications", "send", "--interval", "0.5"])
+        # the worker: mails, and the search index the servers' /readyz waits for (Issue 20, point 1)
+        start("mailworker", [sys.executable, "-m", "flask", "--app", "app", "forum", "worker", "--interval", "0.5"])
         for port, process in zip(ports, processes):
             _wait_ready(port, process, tmp_path)
         yield ports, ids, smtp_server, [tmp_path / name for name in ("server1", "server2", "mailworker")]

@@ -475,6 +475,9 @@ class Visitor:
 
 
 def _ctx(world) -> Ctx:
+    from forum.search import service
+
+    service.drain()   # the worker's pass: the search index exists (else /readyz answers 503, search a notice)
     roles = ("member", "manager", "admin", "outsider")
     return Ctx(cluster_a=world.cluster_a.id, slug_a=world.cluster_a.slug, board_a=world.board_a.id,
                thread_a=world.thread_a.id, platform_board=world.platform_board.id,

@@ -24,10 +24,13 @@ THREADS = {
 
 @pytest.fixture
 def corpus(world):
-    return {key: factories.thread(world.board_a, world.member, title, body) for key, (title, body) in THREADS.items()}
+    made = {key: factories.thread(world.board_a, world.member, title, body) for key, (title, body) in THREADS.items()}
+    service.drain()   # the worker's pass: written through the services, not a request
+    return made
 
 
 def titles(user, q, **params):
+    service.drain()   # the worker's pass: the fixtures write through the services, not a request
     page = service.search(user, service.Params(q=q, **params))
     return [item.thread_title for item in page.items]
 
@@ -153,6 +156,7 @@ def test_stop_words_are_ignored(corpus, world):
 
 def test_snippets_highlight_matches_and_escape_html(world):
     factories.thread(world.board_a, world.member, "Sonderzeichen", "Ist <b>fett</b> & die Wärmepumpe leise?")
+    service.drain()
     page = service.search(world.member, service.Params(q="Wärmepumpe leise"))
     snippet = str(page.items[0].snippet_html)
     assert "<mark>Wärmepumpe</mark>" in snippet and "<mark>leise</mark>" in snippet

@@ -15,11 +15,13 @@ QUERIES = [WORD, f"{WORD} Stundensatz", '"feste Stundensätze"', "Kalkul*", f"{W
 
 
 def _answers(user) -> dict[str, list[tuple[int, float]]]:
+    service.drain()   # the worker's pass: the tests write through the services, not a request
     return {q: [(item.post_id, item.score) for item in service.search(user, service.Params(q=q)).items]
             for q in QUERIES}
 
 
 def _api_scores(client, token, q: str) -> list[tuple[int, float]]:
+    service.drain()   # the worker's pass
     response = client.get("/api/v1/search", query_string={"q": q}, headers=token)
     assert response.status_code == 200
     return [(item["post_id"], item["score"]) for item in response.get_json()["items"]]
@@ -33,6 +35,7 @@ def _cluster_b_posts(world) -> None:
     factories.thread(world.board_b, world.outsider, "Angebot schreiben", "Ohne saubere Kalkulation kein Angebot.")
     factories.thread(world.platform_board, world.manager, "Kalkulation für alle",
                      "Eine Vorlage zur Kalkulation, plattformweit geteilt.")
+    service.drain()   # the worker's pass
 
 
 def _many_cluster_a_posts(world, count: int = 40) -> None:
@@ -43,6 +46,7 @@ def _many_cluster_a_posts(world, count: int = 40) -> None:
     for n in range(count):
         factories.reply(thread, world.member, f"Kalkulation {n}: " + "Stundensatz Material Kalkulationen " * (n % 7)
                         + "feste Stundensätze")
+    service.drain()   # the worker's pass
 
 
 def test_outsider_scores_do_not_change_when_another_cluster_uses_the_words(world, client, api_token):
@@ -84,9 +88,11 @@ def test_a_compound_only_another_cluster_uses_changes_nothing_for_the_outsider(w
     stand-in hit (a compound with the same tail) away."""
     factories.thread(world.board_b, world.outsider, "Gericht", "Die Berufungszulassung kam nach einem Jahr.")
     factories.thread(world.board_b, world.outsider, "Antrag", "Die Zulassung wurde beantragt.")
+    service.drain()   # the worker's pass
     before = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
     assert before
     factories.thread(world.board_a, world.member, "Meisterpflicht", "Die Berufszulassung regelt die Handwerksordnung.")
+    service.drain()
     assert service.search(world.member, service.Params(q="Berufszulassung")).total == 1
     after = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
     assert after == before
@@ -177,6 +183,7 @@ def test_postgres_another_server_sees_new_scope_statistics_at_once(world, app):
 
 def _expansion_answers(user) -> tuple[dict[str, list[tuple[int, float]]], list[str]]:
     """What a prefix, a word found inside compounds and the autocomplete give ``user``."""
+    service.drain()   # the worker's pass
     results = {q: [(item.post_id, item.score) for item in service.search(user, service.Params(q=q)).items]
                for q in ("Dach*", "Rinne")}
     return results, service.suggest(user, "Dach")
@@ -190,6 +197,7 @@ def _many_expansion_words_in_cluster_a(world) -> None:
                                                    "Traufe", "Kehl", "Dach", "Haus", "Garagen", "Balkon", "Vordach")]
     thread = factories.thread(world.board_a, world.member, "Sammelliste", " ".join(words + compounds))
     factories.reply(thread, world.member, " ".join(words + compounds))
+    service.drain()   # the worker's pass
 
 
 def test_another_clusters_words_push_no_readable_word_out_of_an_expansion(world):

@@ -9,6 +9,15 @@ from tests import factories
 
 
 @pytest.fixture
+def indexed(world):
+    """The world as the worker has indexed it (requests index only their own writes)."""
+    from forum.search import service
+
+    service.drain()
+    return world
+
+
+@pytest.fixture
 def threads(world, db):
     """Five Wärmepumpe threads in cluster A, dated one day apart, the last one tagged."""
     made = []
@@ -84,7 +93,7 @@ def test_search_page_offers_the_correction(threads, world, login):
     assert "Meinten Sie" in html and "q=W%C3%A4rmepumpe" in html
 
 
-def test_new_post_is_found_right_after_posting(world, login):
+def test_new_post_is_found_right_after_posting(world, indexed, login):
     client = login(world.member)
     response = client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Frisch gepostet: Zitronenfalter"})
     assert response.status_code == 302
@@ -107,6 +116,9 @@ def test_api_search_shape(threads, world, client, api_token):
 def test_api_search_groups_by_thread(world, client, api_token, db):
     for n in range(3):
         factories.reply(world.thread_a, world.member, f"Antwort {n} zum Kaminofen")
+    from forum.search import service
+
+    service.drain()   # the worker's pass: the replies were written through the services
     body = client.get("/api/v1/search?q=Kaminofen", headers=api_token(world.member)).get_json()
     assert body["total"] == 1 and len(body["items"]) == 1
     assert body["items"][0]["thread_id"] == world.thread_a.id
@@ -130,7 +142,7 @@ def test_api_search_rejects_bad_parameters(world, client, api_token, query):
     assert response.get_json()["error"]["code"] == "validation"
 
 
-def test_control_characters_in_the_query_are_dropped(world, client, api_token):
+def test_control_characters_in_the_query_are_dropped(world, indexed, client, api_token):
     """Found by fuzzing: a NUL in the query reached PostgreSQL; a pasted zero-width space counts for nothing."""
     for q in ("Azu\u200bbis", "Azubis\x00"):
         answer = client.get("/api/v1/search", query_string={"q": q}, headers=api_token(world.member)).get_json()
@@ -141,14 +153,14 @@ def test_api_search_needs_authentication(client, world):
     assert client.get("/api/v1/search?q=Wärmepumpe").status_code == 401
 
 
-def test_api_search_hides_other_clusters(world, client, api_token):
+def test_api_search_hides_other_clusters(world, indexed, client, api_token):
     body = client.get("/api/v1/search?q=Wärmepumpe", headers=api_token(world.member)).get_json()
     assert body["total"] == 0 and body["items"] == []
     body = client.get("/api/v1/search?q=Wärmepumpe", headers=api_token(world.outsider)).get_json()
     assert body["total"] == 1 and body["items"][0]["thread_id"] == world.thread_b.id
 
 
-def test_completions_come_from_visible_posts(world, login):
+def test_completions_come_from_visible_posts(world, indexed, login):
     client = login(world.outsider)
     assert "Wärmepumpe" in client.get("/search/vorschlaege?q=wärm").get_json()
     client = login(world.member)

@@ -21,8 +21,9 @@ def test_pages_are_gzipped_when_the_client_accepts_it(world, login):
     assert "Azubis finden" in gzip.decompress(response.data).decode()
 
 
-def test_health_and_readiness(client):
+def test_health_and_readiness(client, runner):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert runner.invoke(args=["forum", "worker", "--once"]).exit_code == 0   # builds the search index
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ok", "database": "ok", "search": "ok"}
@@ -39,7 +40,8 @@ def test_readiness_fails_when_the_search_index_is_unreachable(client, monkeypatc
     monkeypatch.setattr(service, "backend", lambda: Broken())
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.get_json() == {"status": "unavailable", "database": "ok", "search": "unavailable"}
+    assert ready.get_json() == {"status": "unavailable", "database": "ok", "search": "unavailable",
+                                "reason": "Der Suchindex fehlt oder wird gerade vom Worker neu aufgebaut."}
 
 
 def test_readiness_fails_when_the_database_is_unreachable(app, client, monkeypatch):

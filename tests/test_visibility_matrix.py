@@ -176,7 +176,10 @@ def test_every_web_route_has_an_entry(app):
 
 @pytest.fixture
 def cast(world, login, client):
+    from forum.search import service
+
     post = factories.reply(world.thread_a, world.member, "Antwort im Cluster A")
+    service.drain()   # the worker's pass: the search index exists (else /readyz answers 503)
 
     def as_role(role):
         client.post("/logout")

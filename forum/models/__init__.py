@@ -2,6 +2,7 @@
 from forum.models.accounts import ApiToken, RecoveryCode, User
 from forum.models.clusters import Board, Cluster, Membership, MembershipRole, MembershipState
 from forum.models.imports import ImportRecord
+from forum.models.jobs import Job
 from forum.models.membership import InterestExpression, Invitation, InvitationState, JoinRequest, RequestState
 from forum.models.moderation import ModerationLogEntry
 from forum.models.notifications import MailQueue, Notification, NotificationSetting
@@ -17,7 +18,7 @@ __all__ = [
     "BestPracticeProposal", "ConsentState", "ProposalConsent", "ProposalState", "Report", "ReportAction",
     "ReportReason", "ReportState",
     "InterestExpression", "Invitation", "InvitationState", "JoinRequest", "RequestState",
-    "ApiToken", "RecoveryCode", "Board", "Cluster", "ImportRecord", "Membership", "MembershipRole", "MembershipState", "ModerationLogEntry",
+    "ApiToken", "RecoveryCode", "Board", "Cluster", "ImportRecord", "Job", "Membership", "MembershipRole", "MembershipState", "ModerationLogEntry",
     "Notification", "Post",
     "BoardRead", "MailQueue", "NotificationSetting", "Reaction", "ThreadRead", "Watch",
     "PostRevision", "SearchDocument", "SearchOutbox", "SearchTerm", "Tag", "Thread", "User", "thread_tags", "utcnow",

@@ -14,5 +14,12 @@ def init_app(app) -> None:
 
 
 def enqueue(kind: str, object_id: int) -> None:
-    """Record in the current transaction that a post, thread or cluster needs re-indexing."""
-    db.session.add(SearchOutbox(kind=kind, object_id=object_id))
+    """Record in the current transaction that a post, thread or cluster needs re-indexing.
+    The row is also remembered in the session, so the request that wrote it can index its
+    own writes at once (``service.drain_own``); everyone else's rows are the worker's."""
+    row = SearchOutbox(kind=kind, object_id=object_id)
+    db.session.add(row)
+    db.session.info.setdefault(OWN_ROWS, []).append(row)
+
+
+OWN_ROWS = "search_outbox_rows"   # key in ``Session.info``: the outbox rows this session added

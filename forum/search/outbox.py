@@ -123,11 +123,16 @@ def _apply(session: Session, backend: Backend, rows: list) -> None:
                    removed_clusters=ids["cluster"])
 
 
-def drain(backend: Backend, directory: Path, wait: float = 0.0) -> int:
+def drain(backend: Backend, directory: Path, wait: float = 0.0, ids: Iterable[int] | None = None) -> int:
     """Brings the index up to date with the outbox; returns the rows handled (0 when another
-    process holds the lock or nothing was queued)."""
+    process holds the lock or nothing was queued). With ``ids`` only those rows (a request's
+    own writes, ``service.drain_own``); the rest stay for the worker."""
+    only = None if ids is None else sorted(set(ids))
+    if only is not None and not only:
+        return 0
+    mine = true() if only is None else SearchOutbox.id.in_(only)
     with Session(db.engine) as session:
-        if session.scalar(select(SearchOutbox.id).limit(1)) is None:
+        if session.scalar(select(SearchOutbox.id).where(mine).limit(1)) is None:
             return 0
     handled = 0
     with lock_for(backend, directory, wait) as locked:
@@ -137,7 +142,7 @@ def drain(backend: Backend, directory: Path, wait: float = 0.0) -> int:
             with Session(db.engine) as session:
                 rows = session.execute(
                     select(SearchOutbox.id, SearchOutbox.kind, SearchOutbox.object_id)
-                    .order_by(SearchOutbox.id).limit(BATCH)
+                    .where(mine).order_by(SearchOutbox.id).limit(BATCH)
                 ).all()
                 if not rows:
                     return handled

@@ -1,9 +1,12 @@
 """The search service: the few functions views, the API and the CLI call.
 
-``search`` and ``suggest`` answer a viewer; ``drain``, ``rebuild`` and ``check`` keep the
-index in step with the database. The backend (Whoosh by default, ``SEARCH_BACKEND``;
-``postgres`` keeps the index in the database for several app servers) is created once per
-process and index.
+``search`` and ``suggest`` answer a viewer from whatever index exists (no index: no hits and
+``Page.rebuilding``); ``drain``, ``rebuild`` and ``check`` keep the index in step with the
+database — in the worker (``flask forum worker``, ``forum.jobs``) and the CLI, never in a
+request. A request that wrote indexes only its own outbox rows (``drain_own``), so an author
+finds a new post at once; a missing or broken index is rebuilt by the worker alone. The
+backend (Whoosh by default, ``SEARCH_BACKEND``; ``postgres`` keeps the index in the database
+for several app servers) is created once per process and index.
 """
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.orm import Session
 
 from forum import permissions
@@ -26,7 +29,7 @@ from forum.models import Board, Cluster, Post, Thread, User
 from forum.models.util import isoformat
 from forum.permissions import Viewer
 from forum.rendering import has_control_characters
-from forum.search import outbox
+from forum.search import OWN_ROWS, outbox
 from forum.search.backend import Backend, Drift, Query, Scope
 from forum.search.pg_backend import PgBackend
 from forum.search.whoosh_backend import WhooshBackend
@@ -35,7 +38,7 @@ PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 200
 SORTS = ("relevance", "newest")
-SEARCH_DRAIN_WAIT = 0.5   # a search waits this long for a running drain, then searches anyway
+OWN_DRAIN_WAIT = 0.1    # a write request waits this long for the index lock, then leaves its rows to the worker
 
 _backends: dict[tuple[str, str], Backend] = {}
 _ready: set[tuple[str, str]] = set()
@@ -45,10 +48,9 @@ _guard = threading.Lock()
 # -- set-up -------------------------------------------------------------------------------
 
 def init_app(app: Flask) -> None:
-    """Rebuilds a missing or broken index when the process serves its first request, and
-    drains the outbox after every write request."""
-    app.before_request(_ensure_ready)
-    app.after_request(_drain_after_write)
+    """After a request that wrote, indexes that request's own outbox rows (nothing else)."""
+    app.before_request(_forget_own_rows)
+    app.after_request(_drain_own_after_request)
 
 
 def _key() -> tuple[str, str]:
@@ -83,7 +85,8 @@ def _directory() -> Path:
 
 
 def ensure_ready() -> None:
-    """Once per process and index: a missing, empty or corrupt index is rebuilt."""
+    """Once per process and index: a missing, empty or corrupt index is rebuilt. For the
+    worker and the CLI only (minutes at a million posts): requests never call it."""
     key = _key()
     if key in _ready:
         return
@@ -94,32 +97,70 @@ def ensure_ready() -> None:
     _ready.add(key)
 
 
-def _ensure_ready() -> None:
-    ensure_ready()
+def repair() -> int | None:
+    """For the worker: rebuilds the index when it is missing or broken (checked every time,
+    not once per process); the posts indexed, or ``None`` when nothing was to be done."""
+    if backend().ready():
+        _ready.add(_key())
+        return None
+    current_app.logger.warning("Suchindex fehlt oder ist beschädigt; er wird neu aufgebaut.")
+    count = outbox.rebuild(backend(), _directory(), only_if_broken=True)
+    if count is not None:
+        _ready.add(_key())
+    return count
 
 
-def _drain_after_write(response):
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        _drain_quietly()
+def _forget_own_rows() -> None:
+    """A request starts with no rows of its own (tests keep one session across requests)."""
+    if db.session.registry.has():   # no session yet: nothing to forget (and none made for it)
+        db.session.info.pop(OWN_ROWS, None)
+
+
+def _own_row_ids() -> list[int]:
+    """The ids of the outbox rows this session added and committed (a rolled-back row has
+    no identity any more; one added but not committed is still pending)."""
+    ids = []
+    for row in db.session.info.pop(OWN_ROWS, ()):
+        state = sa_inspect(row)
+        if state.has_identity and not state.pending and not state.deleted:
+            ids.append(state.identity[0])
+    return ids
+
+
+def _drain_own_after_request(response):
+    if db.session.registry.has():
+        drain_own(_own_row_ids())
     return response
 
 
-def _drain_quietly(wait: float = 0.0) -> None:
-    """A drain a request does on the side (after a write, before a search) never fails the
-    request: after a write, the write is already committed, and a 500 would report a saved post
-    as lost (a client that retries posts it twice). The outbox rows stay for the next drain;
-    ``flask search check`` drains too. Seen under load on SQLite ("database is locked" in the
-    outbox DELETE, tests/test_load.py)."""
+def drain_own(ids: list[int], wait: float = OWN_DRAIN_WAIT) -> int:
+    """Indexes the outbox rows ``ids`` (a request's own writes), so the author finds the new
+    post in the next search; every other row is the worker's. Never fails the request: the
+    write is already committed, and a 500 would report a saved post as lost (a client that
+    retries posts it twice). Rows it could not apply (the lock busy, the index missing or
+    being rebuilt, SQLite "database is locked" under load, tests/test_load.py) stay for the
+    worker. Never rebuilds."""
+    if not ids:
+        return 0
     try:
-        drain(wait)
-    except Exception:  # noqa: BLE001 - logged; the index catches up on the next drain
-        current_app.logger.warning("Suchindex: Abgleich verschoben, die Warteschlange bleibt stehen.", exc_info=True)
+        return outbox.drain(backend(), _directory(), wait, ids=ids)
+    except Exception:  # noqa: BLE001 - logged; the worker applies the rows
+        if _index_available():
+            current_app.logger.warning("Suchindex: Abgleich verschoben, der Worker übernimmt.", exc_info=True)
+        return 0
+
+
+def _index_available() -> bool:
+    try:
+        return backend().ready()
+    except Exception:  # noqa: BLE001 - an index that cannot even be asked is not available
+        return False
 
 
 def warm_up() -> bool:
     """For a new worker before its first request (gunicorn's ``post_worker_init``): reads
     what every search needs, if the index is there. Never fails the worker: a problem is
-    logged, and the first search then takes the normal path (which also repairs the index)."""
+    logged, and the first search then reads the index itself (the worker repairs a broken one)."""
     try:
         engine = backend()
         if not engine.ready():
@@ -258,6 +299,7 @@ class Page:
     items: list[Item]
     total: int
     suggestion: str | None
+    rebuilding: bool = False   # the index is missing or being rebuilt: the hits may be incomplete
 
     @property
     def pages(self) -> int:
@@ -265,25 +307,37 @@ class Page:
 
 
 def search(viewer: Viewer, params: Params) -> Page:
-    """One page of threads matching ``params.q`` that ``viewer`` may read, best post each."""
+    """One page of threads matching ``params.q`` that ``viewer`` may read, best post each,
+    from the index as it is (searches never drain or rebuild). While the index is missing or
+    being rebuilt: no hits and ``rebuilding``, never an error."""
     if not params.q:
         return Page(params, [], 0, None)
-    _drain_quietly(wait=SEARCH_DRAIN_WAIT)
     allowed = frozenset(db.session.scalars(permissions.visible_board_ids(viewer)))
     filters = _filters(params, allowed)
     if filters is None or not allowed:
         return Page(params, [], 0, None)
-    result = backend().search(Query(
-        text=params.q, board_ids=allowed, sort=params.sort, offset=(params.page - 1) * params.per_page,
-        limit=params.per_page, scope=scope(viewer), **filters,
-    ))
+    try:
+        result = backend().search(Query(
+            text=params.q, board_ids=allowed, sort=params.sort, offset=(params.page - 1) * params.per_page,
+            limit=params.per_page, scope=scope(viewer), **filters,
+        ))
+    except Exception:
+        if _index_available():
+            raise
+        return Page(params, [], 0, None, rebuilding=True)
+    if result.total == 0 and not _index_available():   # only a search without hits asks
+        return Page(params, [], 0, None, rebuilding=True)
     return Page(params, _items(result.hits, allowed), result.total, result.suggestion)
 
 
 def suggest(viewer: Viewer, prefix: str, limit: int = 8) -> list[str]:
-    """Word completions drawn only from posts ``viewer`` may read."""
-    ensure_ready()
-    return backend().suggest(prefix[:60], scope(viewer), limit)
+    """Word completions drawn only from posts ``viewer`` may read (none without an index)."""
+    try:
+        return backend().suggest(prefix[:60], scope(viewer), limit)
+    except Exception:
+        if _index_available():
+            raise
+        return []
 
 
 def scope(viewer: Viewer) -> Scope:

@@ -137,8 +137,8 @@ class WhooshBackend:
         return self._index
 
     def mark_stale(self) -> None:
-        """Until the next complete ``reindex`` the index counts as broken, so the first
-        request of every new process rebuilds it (``service.ensure_ready``)."""
+        """Until the next complete ``reindex`` the index counts as broken, so the
+        worker rebuilds it (``service.repair``) and ``/readyz`` answers 503."""
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / STALE_NAME).touch()
         folder = os.open(self.directory, os.O_RDONLY)
@@ -249,8 +249,15 @@ class WhooshBackend:
         return generation
 
     def _segment(self, reader) -> SegmentData:
-        """Per-segment columns (``scoring.SegmentData``), kept while the segment lives."""
-        key = reader.segment().segment_id()
+        """Per-segment columns (``scoring.SegmentData``), kept while the segment lives. A
+        reader of several segments at once (Whoosh's ``MultiReader``) has no segment of its
+        own: it is keyed by its segments' ids. An index with no segment at all is answered
+        before any segment is read (``_empty``)."""
+        segment = reader.segment()
+        if segment is not None:
+            key = segment.segment_id()
+        else:
+            key = "+".join(sub.segment().segment_id() for sub, _offset in reader.leaf_readers())
         found = self._segments.get(key)
         if found is None:
             if len(self._segments) > 64:
@@ -263,6 +270,8 @@ class WhooshBackend:
         lengths): at a million posts about 0.1 s of the first search of each new worker (the
         rest, about 0.25 s, is its own terms' postings and the viewer's permission masks)."""
         searcher = self._searcher()
+        if _empty(searcher):
+            return
         self._generation(searcher)
         for leaf, _offset in searcher.leaf_searchers():
             self._segment(leaf.reader())
@@ -274,6 +283,8 @@ class WhooshBackend:
         parsed = parse(request.text)
         marks = Marks()
         searcher = self._searcher()
+        if _empty(searcher):
+            return Result([], 0)
         cache = self._generation(searcher)
         stats = ScopeStats(searcher, self._segment, filters, cache.scoped)
 
@@ -362,6 +373,8 @@ class WhooshBackend:
             return []
         key = analysis.stem(folded)
         searcher = self._searcher()
+        if _empty(searcher):
+            return []
         cache = self._generation(searcher)
         stats = ScopeStats(searcher, self._segment, filters, cache.scoped)   # completions of readable words only
         clauses = [c for c in (expansion("title", key, 2.0, stats.expand), expansion("body", key, 1.0, stats.expand)) if c]
@@ -454,6 +467,13 @@ def _die_with_this_process(writer) -> None:
             os._exit(1)
 
     multiprocessing.util.register_after_fork(writer, in_child)
+
+
+def _empty(searcher) -> bool:
+    """An index without any segment (rebuilt from an empty database, or just created by a
+    rebuild): Whoosh's reader then is an ``EmptyReader`` with no segment and no columns, and
+    reading it as a segment failed every search with a 500 (Issue 20, point 1)."""
+    return searcher.doc_count_all() == 0
 
 
 def scope_terms(scope: Scope) -> list[str]:

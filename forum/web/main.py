@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,7 +49,8 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """For load balancers: 200 when the database answers and the search index opens, else 503
-    with what failed (no details of the error itself)."""
+    with what failed and why in German (no details of the error itself). The index is missing
+    or being rebuilt until the worker (``flask forum worker``) has built it."""
     checks = {"database": "ok", "search": "ok"}
     try:
         db.session.execute(text("SELECT 1"))
@@ -62,4 +64,9 @@ def readyz():
         current_app.logger.exception("Suchindex nicht bereit")
         checks["search"] = "unavailable"
     healthy = all(value == "ok" for value in checks.values())
-    return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+    if healthy:
+        return {"status": "ok", **checks}, 200
+    reasons = {"database": _("Die Datenbank antwortet nicht."),
+               "search": _("Der Suchindex fehlt oder wird gerade vom Worker neu aufgebaut.")}
+    reason = " ".join(reasons[name] for name, value in checks.items() if value != "ok")
+    return {"status": "unavailable", **checks, "reason": reason}, 503
