@@ -8,7 +8,7 @@ FLASK_RUN_HOST ?= 127.0.0.1
 FLASK_RUN_PORT ?= 5000
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-sqlite test-postgres translations i18n-update clean
+.PHONY: run lint test test-sqlite test-postgres translations i18n-update clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: $(VENV)/.installed translations
 	$(FLASK) forum worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(FLASK_RUN_HOST) --port $(FLASK_RUN_PORT)
+
+# ruff with the rules in pyproject.toml; zero findings is the bar.
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check .
 
 # The whole suite on SQLite, then on PostgreSQL. Without a reachable PostgreSQL the second
 # run is skipped with a reason — except under CI=true, where it is mandatory.

@@ -106,7 +106,8 @@ def index_size(env: dict[str, str]) -> int:
 
     engine = create_engine(env["FORUM_DATABASE_URL"])
     with engine.connect() as conn:
-        size = conn.scalar(text("SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_terms')"
+        size = conn.scalar(text("SELECT pg_total_relation_size('search_documents')"
+                                " + pg_total_relation_size('search_terms')"
                                 " + pg_total_relation_size('search_scope_terms')"))
     engine.dispose()
     return int(size)
@@ -132,7 +133,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -147,6 +149,6 @@ def percentile(values: Sequence[float], share: float) -> float:
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) for row in cells]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -157,7 +157,8 @@ def sign_in(port: int, username: str) -> tuple[str, str]:
     conn.request("GET", "/", headers={"Cookie": session})
     response = conn.getresponse()
     response.read()
-    session = next((c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or [] if c.startswith("session=")), session)
+    session = next((c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or [] if c.startswith("session=")),
+                   session)
     conn.request("POST", "/api/v1/tokens", json.dumps({"username": username, "password": PASSWORD}),
                  {"Content-Type": "application/json"})
     answer = conn.getresponse()
@@ -226,16 +227,19 @@ def bench(size: str, workers: int, cache: str, env: dict, info: dict, args, out:
         for name, path in pages:
             rows.append({"page": name, **wrk(base + path, args.duration, args.connections, session)})
         rows.append({"page": f"thread + {WRITES_PER_SECOND} replies/s",
-                     **wrk_while_writing(base + thread_path, args, session, f"{base}/api/v1/threads/{info['thread']}/posts", token)})
+                     **wrk_while_writing(base + thread_path, args, session,
+                                         f"{base}/api/v1/threads/{info['thread']}/posts", token)})
         script = out / "reply.lua"
         script.write_text(REPLY_LUA.replace("TOKEN", token))
         rows.append({"page": "post a reply (API)",
-                     **wrk(f"{base}/api/v1/threads/{info['thread']}/posts", args.duration, args.connections, session, script)})
+                     **wrk(f"{base}/api/v1/threads/{info['thread']}/posts", args.duration, args.connections, session,
+                           script)})
         memory = worker_memory_mb(server.pid)
         healthz = rows[0]["rps"] or 1
         for row in rows:
             row.update(size=size, workers=workers, cache=cache, ratio=row["rps"] / healthz,
-                       rss_max=max(m[0] for m in memory) if memory else 0, pss_max=max(m[1] for m in memory) if memory else 0)
+                       rss_max=max(m[0] for m in memory) if memory else 0,
+                       pss_max=max(m[1] for m in memory) if memory else 0)
         return rows
     finally:
         server.send_signal(signal.SIGTERM)
@@ -310,17 +314,19 @@ def main() -> None:
           f"Python {platform.python_version()}, SQLite, gunicorn sync workers, wrk -t2 -c{args.connections} "
           f"-d{args.duration}s")
     for size, build in builds.items():
-        print(f"corpus {size}: {build['posts']:,} posts; import {build['import_s']:.1f} s; reindex {build['reindex_s']:.1f} s")
+        print(f"corpus {size}: {build['posts']:,} posts; import {build['import_s']:.1f} s; "
+              f"reindex {build['reindex_s']:.1f} s")
     print(f"\n{'size':<7} {'workers':>7} {'cache':>5}  {'page':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'÷healthz':>8} {'errors':>6} {'RSS MB':>7} {'PSS MB':>7}")
     for row in results:
-        print(f"{row['size']:<7} {row['workers']:>7} {row['cache']:>5}  {row['page']:<26} {row['rps']:>8.1f} {row['p50']:>8.1f} "
-              f"{row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} {row['rss_max']:>7.0f} {row['pss_max']:>7.0f}")
+        print(f"{row['size']:<7} {row['workers']:>7} {row['cache']:>5}  {row['page']:<26} {row['rps']:>8.1f} "
+              f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['ratio']:>8.3f} {row['errors']:>6} "
+              f"{row['rss_max']:>7.0f} {row['pss_max']:>7.0f}")
     writes = [row for row in results if "writes" in row]
     if writes:
         print("\nreplies written during the 'thread + replies/s' rows: "
-              + ", ".join(f"{row['size']}/{row['workers']}/{row['cache']} {row['writes']} in {row['write_seconds']:.1f} s"
-                          for row in writes))
+              + ", ".join(f"{row['size']}/{row['workers']}/{row['cache']} {row['writes']} "
+                          f"in {row['write_seconds']:.1f} s" for row in writes))
 
 
 if __name__ == "__main__":

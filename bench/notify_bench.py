@@ -140,7 +140,8 @@ def main() -> None:
         per_person[address] = per_person.get(address, 0) + 1
     duplicates = sum(1 for count in per_person.values() if count != args.rounds) if per_person else 0
     rows = [
-        ("Antwort-Request (Benachrichtigungen schreiben), ms", percentile(request_ms, 0.5), percentile(request_ms, 0.95)),
+        ("Antwort-Request (Benachrichtigungen schreiben), ms", percentile(request_ms, 0.5),
+         percentile(request_ms, 0.95)),
         (f"Worker: {args.watchers} Mails einreihen + senden, s", percentile(worker_s, 0.5), percentile(worker_s, 0.95)),
         ("Worker: je Mail, ms", percentile(worker_s, 0.5) * 1000 / args.watchers,
          percentile(worker_s, 0.95) * 1000 / args.watchers),

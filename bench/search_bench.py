@@ -99,7 +99,8 @@ def _member():
     from forum.models import Membership, User
 
     user_id = db.session.execute(
-        select(Membership.user_id).group_by(Membership.user_id).order_by(func.count().desc(), Membership.user_id).limit(1)
+        select(Membership.user_id).group_by(Membership.user_id)
+        .order_by(func.count().desc(), Membership.user_id).limit(1)
     ).scalar_one()
     return db.session.get(User, user_id)
 
@@ -148,7 +149,8 @@ def measure(directory: Path, database: str | None = None, backend: str = "whoosh
     # the peak resident memory of this process: the app and the search caches after all queries,
     # what one gunicorn worker holds once it has served these searches
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1, "rss_mb": rss_mb,
+    return {"posts": posts, "latencies": latencies, "index_ms": index_ms, "new_post_found": found == 1,
+            "rss_mb": rss_mb,
             "zero_hits": sorted(k for k, v in totals.items() if v == 0)}
 
 
@@ -176,14 +178,18 @@ def main() -> None:
             size_mb = common.index_size(env) / 1e6
             result = measure(directory, database, backend)
             lat = result["latencies"]
-            rows.append([f"{result['posts']:,}", backend, "kept" if seconds is None else f"{seconds:.1f}", f"{size_mb:.0f}",
+            rows.append([f"{result['posts']:,}", backend, "kept" if seconds is None else f"{seconds:.1f}",
+                         f"{size_mb:.0f}",
                          f"{common.percentile(lat['all'], 0.5):.1f}", f"{common.percentile(lat['all'], 0.95):.1f}",
-                         f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO", f"{result['rss_mb']:.0f}"])
+                         f"{result['index_ms']:.0f}", "yes" if result["new_post_found"] else "NO",
+                         f"{result['rss_mb']:.0f}"])
             for kind in dict.fromkeys(k for k, _q, _e in QUERIES):
                 classes.append([f"{result['posts']:,}", backend, kind, len(lat[kind]) // ROUNDS,
-                                f"{common.percentile(lat[kind], 0.5):.1f}", f"{common.percentile(lat[kind], 0.95):.1f}"])
+                                f"{common.percentile(lat[kind], 0.5):.1f}",
+                                f"{common.percentile(lat[kind], 0.95):.1f}"])
             if result["zero_hits"]:
-                print(f"queries without hits at {result['posts']:,} posts ({backend}): {', '.join(result['zero_hits'])}")
+                print(f"queries without hits at {result['posts']:,} posts ({backend}): "
+                      f"{', '.join(result['zero_hits'])}")
     print(f"\nSearch benchmark, {dt.datetime.now():%Y-%m-%d %H:%M} — {common.machine()}")
     print(f"{len(QUERIES)} queries × {ROUNDS} rounds as a signed-in member, through forum.search.service\n")
     print(f"database: {'PostgreSQL' if options.pg_url else 'SQLite'}\n")

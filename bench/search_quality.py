@@ -98,7 +98,7 @@ def write_corpus(docs: list[dict], path: Path) -> dict[int, str]:
 
 def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, float]:
     recall = mrr = 0.0
-    for found, wanted in zip(ranked, relevant):
+    for found, wanted in zip(ranked, relevant, strict=True):
         top = found[:K]
         recall += len(wanted.intersection(top)) / len(wanted)
         mrr += next((1 / rank for rank, doc in enumerate(top, 1) if doc in wanted), 0.0)

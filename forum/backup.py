@@ -100,7 +100,7 @@ def backup(directory: Path, force: bool = False) -> Manifest:
     finally:
         partial.unlink(missing_ok=True)
     manifest = Manifest(
-        database=kind, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        database=kind, created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         alembic_revision=revision, counts=counts,
         files={target.name: {"sha256": _sha256(target), "bytes": target.stat().st_size}},
     )
@@ -290,7 +290,8 @@ def _verify_sqlite(path: Path, manifest: Manifest) -> None:
         try:
             if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check")
-            counts, revision = _describe(lambda sql: copy.execute(sql).fetchone()[0], _sqlite_has(copy, "alembic_version"))
+            counts, revision = _describe(lambda sql: copy.execute(sql).fetchone()[0],
+                                         _sqlite_has(copy, "alembic_version"))
         finally:
             copy.close()
     except sqlite3.Error:
@@ -387,7 +388,8 @@ def _sqlite_path() -> Path:
 
 
 def _sqlite_has(conn: sqlite3.Connection, table: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (table,)).fetchone() is not None
 
 
 def _pg_connection() -> tuple[str, dict[str, str]]:

@@ -224,10 +224,11 @@ def search_check() -> None:
     if drift.missing:
         click.echo(f"  {len(drift.missing)} Beiträge fehlen im Index (z. B. {sample(drift.missing)})", err=True)
     if drift.extra:
-        click.echo(f"  {len(drift.extra)} Beiträge sind im Index, aber gelöscht, ausgeblendet oder nicht mehr vorhanden "
-                   f"(z. B. {sample(drift.extra)})", err=True)
+        click.echo(f"  {len(drift.extra)} Beiträge sind im Index, aber gelöscht, ausgeblendet oder nicht mehr "
+                   f"vorhanden (z. B. {sample(drift.extra)})", err=True)
     if drift.moved:
-        click.echo(f"  {len(drift.moved)} Beiträge stehen im Index unter einem anderen Brett (z. B. {sample(drift.moved)})", err=True)
+        click.echo(f"  {len(drift.moved)} Beiträge stehen im Index unter einem anderen Brett "
+                   f"(z. B. {sample(drift.moved)})", err=True)
     click.echo("Beheben mit: flask --app app search reindex", err=True)
     sys.exit(1)
 

@@ -118,7 +118,8 @@ def clean(record: dict[str, Any]) -> dict[str, Any]:
         return {
             "username": validation.username(record["username"]),
             "email": validation.email(record["email"]),
-            "display_name": validation.text(record["display_name"], "display_name", _("Der Anzeigename"), max_length=120),
+            "display_name": validation.text(record["display_name"], "display_name", _("Der Anzeigename"),
+                                            max_length=120),
             "trade": validation.text(record["trade"], "trade", _("Das Gewerk"), max_length=120, required=False),
             "company": validation.text(record["company"], "company", _("Der Betrieb"), max_length=160, required=False),
             "region": validation.text(record["region"], "region", _("Die Region"), max_length=120, required=False),
@@ -175,7 +176,8 @@ class _Checker:
         index = PHASE[kind]
         if index < self.phase:
             raise CorpusError(lineno, _("%(kind)s nach %(previous)s: die Reihenfolge ist Nutzer, Cluster, Bretter, "
-                                        "dann jedes Thema mit seinen Beiträgen.", kind=kind, previous=KINDS[self.phase]))
+                                        "dann jedes Thema mit seinen Beiträgen.", kind=kind,
+                                        previous=KINDS[self.phase]))
         if kind == "post" and self.thread is None:
             raise CorpusError(lineno, _("Beitrag vor dem ersten Thema."))
         if index > self.phase:

@@ -67,7 +67,8 @@ def export(path: str, advance: Callable[[int], None] = lambda n: None) -> Report
         last_id = 0
         while True:
             threads = list(db.session.scalars(
-                select(Thread).where(Thread.id > last_id, Thread.board_id.in_(list(board_ids)) if board_ids else false())
+                select(Thread).where(Thread.id > last_id,
+                                     Thread.board_id.in_(list(board_ids)) if board_ids else false())
                 .order_by(Thread.id).limit(CHUNK)))
             if not threads:
                 break

@@ -27,9 +27,9 @@ from sqlalchemy import func, insert, select, text, update
 from forum import corpus
 from forum.extensions import db
 from forum.models import Board, Cluster, ImportRecord, Membership, MembershipRole, Post, Tag, Thread, User, thread_tags
+from forum.models.threads import MAX_REPLY_DEPTH
 from forum.rendering import render
 from forum.services import clusters as cluster_service
-from forum.models.threads import MAX_REPLY_DEPTH
 from forum.services.posting import _segment, tree_place
 
 BATCH = 2000
@@ -238,7 +238,7 @@ class _Importer:
             tags.extend({"thread_id": thread_id, "tag_id": self.tags[slug]} for slug in block.values["tags"])
             mapping.append({"kind": "thread", "corpus_id": block.record["id"], "local_id": thread_id, "key": ""})
             mapping.extend({"kind": "post", "corpus_id": record["id"], "local_id": row["id"], "key": ""}
-                           for (record, _values), row in zip(block.posts, rows))
+                           for (record, _values), row in zip(block.posts, rows, strict=True))
         db.session.execute(insert(Thread.__table__), threads)
         db.session.execute(insert(Post.__table__), posts)
         if tags:

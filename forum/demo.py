@@ -60,7 +60,7 @@ def seed(app: Flask) -> Seeded:
         admin = people["admin"]
         result = Seeded()
         timeline: list[tuple[Thread, list[Post], int]] = []
-        for spec, threads in zip(CLUSTERS, (MUENSTERLAND, RUHRGEBIET)):
+        for spec, threads in zip(CLUSTERS, (MUENSTERLAND, RUHRGEBIET), strict=True):
             cluster = clusters.create_cluster(admin, spec["name"], spec["description"], spec["region"])
             cluster.created_at = now - dt.timedelta(days=180)
             clusters.add_member(clusters.SETUP, cluster, people[spec["manager"]], MembershipRole.MANAGER)

@@ -73,7 +73,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return error_response(
-            400, _l("Das Formular ist abgelaufen oder unvollständig. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."), "csrf"
+            400, _l("Das Formular ist abgelaufen oder unvollständig. Bitte laden Sie die Seite neu und versuchen "
+                    "Sie es noch einmal."), "csrf"
         )
 
     @app.errorhandler(HTTPException)

@@ -149,7 +149,8 @@ def database_version() -> object:
 
 def _key() -> tuple | None:
     """The request's key, or None when it must take the normal path."""
-    if not current_app.config["PAGE_CACHE"] or request.method != "GET" or request.endpoint not in CACHEABLE or "Authorization" in request.headers:
+    if (not current_app.config["PAGE_CACHE"] or request.method != "GET" or request.endpoint not in CACHEABLE
+            or "Authorization" in request.headers):
         return None
     user_id = session.get("_user_id")
     if not user_id or "_flashes" in session:

@@ -131,7 +131,8 @@ def can_view_post(user: Viewer, post: Post) -> bool:
     """A post awaiting approval is seen only by its author and the moderators."""
     if not can_view_thread(user, post.thread):
         return False
-    return not post.awaiting_approval or post.author_id == user.id or can_manage_cluster(user, post.thread.board.cluster_id)
+    return (not post.awaiting_approval or post.author_id == user.id
+            or can_manage_cluster(user, post.thread.board.cluster_id))
 
 
 def can_reply_to_post(user: Viewer, post: Post) -> bool:
@@ -255,7 +256,9 @@ def pending_posts_condition(user: Viewer, cluster_id: int | None):
     """The query twin of the approval part of ``can_view_post`` for one cluster's thread."""
     if can_manage_cluster(user, cluster_id):
         return Post.id.is_not(None)
-    return or_(Post.awaiting_approval.is_(False), Post.author_id == user.id) if user.id else Post.awaiting_approval.is_(False)
+    if not user.id:
+        return Post.awaiting_approval.is_(False)
+    return or_(Post.awaiting_approval.is_(False), Post.author_id == user.id)
 
 
 def cluster_suspension(user: Viewer, cluster_id: int | None):

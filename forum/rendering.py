@@ -44,7 +44,9 @@ MAX_TITLE_OVERHANG = 120  # how far a link's title in quotes may reach past its 
 MAX_CODE_SPAN = 1000  # characters between the backticks of an inline code span
 MAX_BLOCKS = 3000  # paragraphs, headings, list items, quotes … in one post (a normal 50,000-character post: 1,340)
 MAX_TABLE_CELLS = 5000  # in one post, a row counting as one more (a normal 50,000-character post: 820)
-MAX_INLINE_MATCHES = 3000  # links (and attempts at one), emphasis, code spans, escapes, line breaks … in one post (a normal 50,000-character post: 820)
+# links (and attempts at one), emphasis, code spans, escapes, line breaks … in one post
+# (a normal 50,000-character post: 820)
+MAX_INLINE_MATCHES = 3000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # "[^<>]", not "[^>]": on a run of "<" the latter scans to the end from each one (quadratic); the

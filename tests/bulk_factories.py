@@ -18,9 +18,24 @@ from sqlalchemy import func, select, update
 
 from forum.extensions import db
 from forum.models import (
-    Board, Cluster, InterestExpression, JoinRequest, Membership, MembershipRole,
-    ModerationLogEntry, Notification, Post, PostRevision, Reaction, Report, Tag, Thread,
-    User, Watch, thread_tags, utcnow,
+    Board,
+    Cluster,
+    InterestExpression,
+    JoinRequest,
+    Membership,
+    MembershipRole,
+    ModerationLogEntry,
+    Notification,
+    Post,
+    PostRevision,
+    Reaction,
+    Report,
+    Tag,
+    Thread,
+    User,
+    Watch,
+    thread_tags,
+    utcnow,
 )
 from forum.models.threads import PATH_WIDTH
 from forum.rendering import render
@@ -126,7 +141,7 @@ def threads(board_id: int, author_ids: list[int], n: int, *, title: str = "Masse
                   created_at=t.created_at) for t in made]
     db.session.add_all(posts)
     db.session.flush()
-    for thread, post in zip(made, posts):
+    for thread, post in zip(made, posts, strict=True):
         post.path = _segment(post.id)
         post.branch_id = post.id
         thread.first_post_id = post.id
@@ -162,7 +177,7 @@ def replies(thread_id: int, author_ids: list[int], n: int, *, body: str = _BODY)
     db.session.add_all(made)
     db.session.flush()  # ids in order; parents and paths follow
     branch_sizes: dict[int, int] = {}
-    for post, parent in zip(made, parents):
+    for post, parent in zip(made, parents, strict=True):
         anchor = parent or first
         post.parent_id = anchor.id
         post.depth = anchor.depth + 1
@@ -256,7 +271,8 @@ def watches(user_id: int, target_type: str, target_ids: list[int], level: str = 
 
 # -- moderation ------------------------------------------------------------------------------
 
-def reports(cluster_id: int | None, post_ids: list[int], reporter_ids: list[int], *, resolved_by: int | None = None) -> None:
+def reports(cluster_id: int | None, post_ids: list[int], reporter_ids: list[int], *,
+            resolved_by: int | None = None) -> None:
     """One report per post, by turns of the reporters; with ``resolved_by`` every other one resolved."""
     now = utcnow()
     rows = []
@@ -264,7 +280,8 @@ def reports(cluster_id: int | None, post_ids: list[int], reporter_ids: list[int]
         report = Report(post_id=post_id, cluster_id=cluster_id, reporter_id=_cycle(reporter_ids, i),
                         reason=("spam", "beleidigend", "vertraulich", "sonstiges")[i % 4], text="Bitte prüfen")
         if resolved_by is not None and i % 2:
-            report.state, report.resolved_at, report.resolved_by_id, report.action = "resolved", now, resolved_by, "keep"
+            report.state, report.resolved_at, report.resolved_by_id = "resolved", now, resolved_by
+            report.action = "keep"
         rows.append(report)
     db.session.add_all(rows)
     db.session.commit()
@@ -298,7 +315,8 @@ def best_practice(thread_ids: list[int]) -> None:
 # -- joining ---------------------------------------------------------------------------------
 
 def join_requests(cluster_id: int, user_ids: list[int]) -> None:
-    db.session.add_all(JoinRequest(cluster_id=cluster_id, user_id=u, message="Wir möchten mitmachen.") for u in user_ids)
+    db.session.add_all(JoinRequest(cluster_id=cluster_id, user_id=u,
+                                   message="Wir möchten mitmachen.") for u in user_ids)
     db.session.commit()
 
 

@@ -19,6 +19,7 @@ from forum import create_app
 from forum.extensions import db as _db
 from tests import factories
 
+
 def _worker_database(url: str) -> str:
     """Under pytest-xdist each worker gets its own PostgreSQL database (``test_gw0`` …),
     created on first use, so workers never truncate each other's tables."""

@@ -277,7 +277,7 @@ def test_totp_secrets_are_encrypted_at_rest_and_old_plain_ones_keep_working(worl
     from forum.models import User
     from forum.services import twofactor
 
-    clock = [dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.timezone.utc)]
+    clock = [dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)]
     monkeypatch.setattr(twofactor, "_now", lambda: clock[0])
     secret = twofactor.new_secret()
     twofactor.enable(world.member, secret, pyotp.TOTP(secret).at(clock[0]))

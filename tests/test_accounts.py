@@ -76,7 +76,8 @@ def test_cli_create_admin_and_set_password(runner, db):
 
 
 def test_cli_reports_bad_input_with_exit_1(runner, world):
-    result = runner.invoke(args=["forum", "create-user", "mia.member", "--email", "x@example.org", "--password", "lang-genug-123"])
+    result = runner.invoke(args=["forum", "create-user", "mia.member", "--email", "x@example.org", "--password",
+                                 "lang-genug-123"])
     assert result.exit_code == 1 and "vergeben" in result.output
     result = runner.invoke(args=["forum", "set-password", "gibtsnicht", "--password", "lang-genug-123"])
     assert result.exit_code == 1 and "gibt es nicht" in result.output

@@ -13,8 +13,8 @@ from flask_wtf.csrf import generate_csrf
 from forum.models import Post, utcnow
 from forum.services import posting
 from tests import factories
-from tests.test_openapi import PREFIX, openapi_path, spec_checked_client  # noqa: F401  (autouse fixture)
 from tests.test_moderation_matrix import API_MATRIX as MODERATION_API_MATRIX
+from tests.test_openapi import PREFIX, openapi_path, spec_checked_client  # noqa: F401  (autouse fixture)
 
 ROLES = ("anonymous", "outsider", "member", "manager", "admin")
 
@@ -144,7 +144,8 @@ def test_admins_read_all_lets_the_admin_read_but_not_write(app, client, world, h
         assert client.get(PREFIX + path, headers=headers).status_code == 200, path
     new = client.post(f"{PREFIX}/boards/{world.board_a.id}/threads", json={"title": "T", "body": "B"}, headers=headers)
     assert new.status_code == 403
-    assert client.post(f"{PREFIX}/threads/{world.thread_a.id}/posts", json={"body": "B"}, headers=headers).status_code == 403
+    assert client.post(f"{PREFIX}/threads/{world.thread_a.id}/posts", json={"body": "B"},
+                       headers=headers).status_code == 403
 
 
 # -- tokens and the caller --------------------------------------------------------------------------
@@ -338,7 +339,8 @@ def test_delete_is_soft(client, world, db, headers_for):
     child = factories.reply(world.thread_a, world.manager, "Antwort darauf", parent=post)
     response = client.delete(f"{PREFIX}/posts/{post.id}", headers=headers)
     assert response.status_code == 204 and response.data == b""
-    items = {p["id"]: p for p in client.get(f"{PREFIX}/threads/{world.thread_a.id}", headers=headers).get_json()["items"]}
+    items = {p["id"]: p for p in client.get(f"{PREFIX}/threads/{world.thread_a.id}",
+                                            headers=headers).get_json()["items"]}
     assert items[post.id]["deleted"] is True and items[post.id]["body_html"] == ""
     assert items[child.id]["parent_id"] == post.id
     assert db.session.get(Post, post.id).body_markdown == "Antwort von Mia"

@@ -104,7 +104,8 @@ def test_create_thread_field_types(client, world, member, field, value):
                                                        "b"]])
 def test_create_thread_tags_types(client, world, member, value):
     payload = {"title": "Titel", "body": "Text", "tags": value}
-    error_of(client.post(f"{PREFIX}/boards/{world.board_a.id}/threads", json=payload, headers=member), 400, "validation")
+    error_of(client.post(f"{PREFIX}/boards/{world.board_a.id}/threads", json=payload, headers=member), 400,
+             "validation")
 
 
 @pytest.mark.parametrize("value", WRONG_TYPES + [None])
@@ -116,7 +117,8 @@ def test_reply_body_types(client, world, member, value):
 @pytest.mark.parametrize("value", ["1", "", 1.0, 1.5, True, False, [], {}, 0, -3, 2**31, 10**30])
 def test_reply_parent_id_types(client, world, member, value):
     payload = {"body": "Antwort", "parent_id": value}
-    error_of(client.post(f"{PREFIX}/threads/{world.thread_a.id}/posts", json=payload, headers=member), 400, "validation")
+    error_of(client.post(f"{PREFIX}/threads/{world.thread_a.id}/posts", json=payload, headers=member), 400,
+             "validation")
 
 
 @pytest.mark.parametrize("value", WRONG_TYPES + [None])

@@ -26,7 +26,8 @@ def test_token_wins_over_a_session_of_someone_else(world, client, login):
     login(world.member)
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.get_json()["username"] == world.outsider.username
-    assert client.get(f"/api/v1/threads/{world.thread_a.id}", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    assert client.get(f"/api/v1/threads/{world.thread_a.id}",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 404
 
 
 def test_invalid_token_does_not_fall_back_to_the_session(world, client, login):

@@ -34,7 +34,8 @@ def _assert_api_400(response) -> str:
 def _surrogate_cases(world) -> dict[str, tuple[str, str, bytes]]:
     thread, post = world.thread_a.id, world.thread_a.first_post_id
     return {
-        "title": ("POST", f"/api/v1/boards/{world.board_a.id}/threads", b'{"title": "Azubi' + LONE + b'", "body": "Text"}'),
+        "title": ("POST", f"/api/v1/boards/{world.board_a.id}/threads",
+                  b'{"title": "Azubi' + LONE + b'", "body": "Text"}'),
         "body of a new thread": ("POST", f"/api/v1/boards/{world.board_a.id}/threads",
                                  b'{"title": "Azubis", "body": "Text ' + LONE + b'"}'),
         "body of a reply": ("POST", f"/api/v1/threads/{thread}/posts", b'{"body": "Danke ' + LONE + b'!"}'),

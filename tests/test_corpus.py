@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.models import (
-    Board, Cluster, ImportRecord, Membership, MembershipRole, Post, Tag, Thread, User, thread_tags,
+    Board,
+    Cluster,
+    ImportRecord,
+    Membership,
+    MembershipRole,
+    Post,
+    Tag,
+    Thread,
+    User,
+    thread_tags,
 )
 from forum.models.threads import PATH_WIDTH
 from forum.rendering import render
@@ -112,7 +121,8 @@ def _count_where(db, model, condition) -> int:
 
 def test_tags_become_tag_rows_and_themenfelder_are_reused(runner, db, tmp_path):
     path = tmp_path / "tags.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _tiny(tags=["foerderung", "fachkraefte"])),
+    path.write_text("".join(json.dumps(r,
+                                       ensure_ascii=False) + "\n" for r in _tiny(tags=["foerderung", "fachkraefte"])),
                     encoding="utf-8")
     assert _import(runner, path).exit_code == 0
     tags = {t.slug: t for t in db.session.scalars(select(Tag).where(Tag.slug.in_(["foerderung", "fachkraefte"])))}
@@ -130,7 +140,8 @@ def test_second_import_adds_nothing(runner, db, corpus_file):
     assert "übersprungen" in again.output
     db.session.expire_all()
     assert [_count(db, m) for m in (User, Cluster, Membership, Board, Thread, Post, Tag, ImportRecord)] == before
-    assert db.session.execute(select(Board.id, Board.thread_count, Board.post_count).order_by(Board.id)).all() == counters
+    assert db.session.execute(select(Board.id, Board.thread_count,
+                                     Board.post_count).order_by(Board.id)).all() == counters
 
 
 def test_round_trip_gives_equal_data_and_identical_files(app, runner, db, corpus_file, tmp_path):

@@ -90,7 +90,8 @@ def test_threads_have_nested_replies_themenfelder_and_spread_times(demo, db):
 
 def test_demo_texts_are_german(demo, db):
     bodies = db.session.scalars(select(Post.body_markdown)).all()
-    german = re.compile(r"\b(und|der|die|das|den|nicht|wir|ich|ihr|ist|bei|mit|für|auf|ein|eine|zu|es|er|man|dann)\b", re.IGNORECASE)
+    german = re.compile(r"\b(und|der|die|das|den|nicht|wir|ich|ihr|ist|bei|mit|für|auf|ein|eine|zu|es|er|man|dann)\b",
+                        re.IGNORECASE)
     assert all(german.search(body) for body in bodies)
     assert sum(bool(re.search("[äöüÄÖÜß]", body)) for body in bodies) > len(bodies) * 0.6
 

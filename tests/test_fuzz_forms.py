@@ -22,8 +22,7 @@ import os
 import random
 from collections.abc import Callable
 
-from hypothesis import HealthCheck, Phase, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -153,15 +152,18 @@ FORMS = [
          lambda s: {"body": TEXT, "parent_id": maybe(real(s.own_post)), "action": choice("preview", "")}),
     Form("Antwortformular", "member", lambda s: f"/t/{s.world.thread_a.id}/antworten",
          lambda s: {"parent": real(s.own_post), "zitat": TEXT}, "GET"),
-    Form("Bearbeiten", "member", lambda s: f"/p/{s.own_post}/bearbeiten", {"body": TEXT, "action": choice("preview", "")}),
+    Form("Bearbeiten", "member", lambda s: f"/p/{s.own_post}/bearbeiten",
+         {"body": TEXT, "action": choice("preview", "")}),
     Form("Vorschau", "member", lambda s: "/vorschau", {"body": TEXT}),
     Form("Melden", "member", lambda s: f"/p/{s.world.platform_thread.first_post_id}/melden",
          {"reason": choice("spam", "offensive", "other"), "text": TEXT}),
-    Form("Reaktion", "member", lambda s: f"/p/{s.manager_post}/reaktion", {"kind": choice("daumen", "herz"), "next": TEXT}),
+    Form("Reaktion", "member", lambda s: f"/p/{s.manager_post}/reaktion",
+         {"kind": choice("daumen", "herz"), "next": TEXT}),
     Form("Beobachten", "member", lambda s: f"/beobachten/thread/{s.world.thread_a.id}",
          {"level": choice("watching", "normal", "muted"), "next": TEXT}),
     Form("Gelesen", "member", lambda s: "/benachrichtigungen/gelesen", {"id": some(NUMBER), "next": TEXT}),
-    Form("Lösung", "member", lambda s: f"/t/{s.world.thread_a.id}/loesung", lambda s: {"post_id": real(s.manager_post)}),
+    Form("Lösung", "member", lambda s: f"/t/{s.world.thread_a.id}/loesung",
+         lambda s: {"post_id": real(s.manager_post)}),
     # -- the account
     Form("Profil", "member", lambda s: "/konto",
          {"display_name": TEXT, "company": TEXT, "trade": TEXT, "region": TEXT, "email": EMAILS,

@@ -386,7 +386,8 @@ def test_twenty_concurrent_clients_lose_no_post_edit_or_count(app, cast, server)
     rows = {row.id: row for row in _db.session.execute(select(
         Post.id, Post.thread_id, Post.parent_id, Post.author_id, Post.depth, Post.path, Post.branch_id,
         Post.branch_size, Post.body_markdown, Post.revision_count))}
-    revisions = dict(_db.session.execute(select(PostRevision.post_id, func.count()).group_by(PostRevision.post_id)).all())
+    revisions = dict(_db.session.execute(
+        select(PostRevision.post_id, func.count()).group_by(PostRevision.post_id)).all())
     missing = [pid for pid in ledger.posts if pid not in rows]
     wrong = [pid for pid, w in ledger.posts.items() if pid in rows and (
         rows[pid].body_markdown != w.body or rows[pid].revision_count != w.edits or revisions.get(pid, 0) != w.edits

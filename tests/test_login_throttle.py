@@ -118,7 +118,7 @@ def test_failures_per_ip_address_are_throttled_too(people, app, client, throttle
 
 
 def test_wrong_second_factor_codes_count_as_failures(people, client, throttled, monkeypatch):
-    now = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.UTC)
     monkeypatch.setattr(twofactor, "_now", lambda: now)
     secret = twofactor.new_secret()
     twofactor.enable(people.member, secret, pyotp.TOTP(secret).at(now))
@@ -133,7 +133,7 @@ def test_wrong_second_factor_codes_count_as_failures(people, client, throttled, 
 
 
 def test_the_code_step_is_refused_once_the_name_is_throttled(people, client, throttled, monkeypatch):
-    now = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.UTC)
     monkeypatch.setattr(twofactor, "_now", lambda: now)
     secret = twofactor.new_secret()
     twofactor.enable(people.member, secret, pyotp.TOTP(secret).at(now))

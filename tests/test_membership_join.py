@@ -87,7 +87,8 @@ def test_accepting_an_interest_sends_the_invitation(client, world, login, db, sm
 def test_admin_picks_the_cluster_for_an_open_interest(client, world, login, db, smtp_server):
     interest = membership_factories.interest(None, "offen@example.org")
     login(world.manager)
-    assert "offen@example.org" not in client.get(f"/c/{world.cluster_a.slug}/verwaltung/anfragen").get_data(as_text=True)
+    requests_page = client.get(f"/c/{world.cluster_a.slug}/verwaltung/anfragen").get_data(as_text=True)
+    assert "offen@example.org" not in requests_page
     login(world.admin)
     missing = client.post(f"/admin/interessenten/{interest.id}/einladen", data={"cluster": ""}, follow_redirects=True)
     assert "Bitte wählen Sie den Cluster" in missing.get_data(as_text=True)

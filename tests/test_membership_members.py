@@ -50,7 +50,8 @@ def test_the_last_manager_can_be_neither_demoted_nor_removed(client, world, logi
     login(world.manager)
     demote = client.post(_members_url(world, f"/{world.manager.id}/rolle"), data={"role": "member"},
                          follow_redirects=True)
-    assert "Ein Cluster braucht mindestens eine Clustermanagerin oder einen Clustermanager" in demote.get_data(as_text=True)
+    assert ("Ein Cluster braucht mindestens eine Clustermanagerin oder einen Clustermanager"
+            in demote.get_data(as_text=True))
     remove = client.post(_members_url(world, f"/{world.manager.id}/entfernen"), follow_redirects=True)
     assert "mindestens eine Clustermanagerin" in remove.get_data(as_text=True)
     assert world.cluster_a.id in db.session.get(User, world.manager.id).managed_cluster_ids

@@ -43,7 +43,8 @@ def test_solution_through_the_api_and_who_may(client, world, api_token):
     foreign = factories.reply(world.thread_b, world.outsider, "Anderswo")
     assert client.post(url, json={"post_id": foreign.id}, headers=api_token(world.member)).status_code == 400
     assert client.post(url, json={}, headers=api_token(world.member)).status_code == 400
-    assert client.post(url, json={"post_id": None}, headers=api_token(world.member)).get_json()["solution_post_id"] is None
+    assert client.post(url, json={"post_id": None},
+                       headers=api_token(world.member)).get_json()["solution_post_id"] is None
 
 
 def test_solution_ids_beyond_the_database_are_refused(client, world, api_token, login, db):
@@ -82,7 +83,8 @@ def _proposable(world):
 def test_proposal_is_published_as_a_copy_only_when_every_author_agrees(client, world, login, db):
     reply, colleague, late, hidden = _proposable(world)
     login(world.manager)
-    response = client.post(f"/t/{world.thread_a.id}/vorschlagen", data={"target_board_id": str(world.platform_board.id)})
+    response = client.post(f"/t/{world.thread_a.id}/vorschlagen",
+                           data={"target_board_id": str(world.platform_board.id)})
     assert response.status_code == 302
     proposal = db.session.scalar(select(BestPracticeProposal))
     assert {c.user_id: c.state for c in proposal.consents} == {
@@ -113,7 +115,8 @@ def test_proposal_is_published_as_a_copy_only_when_every_author_agrees(client, w
 
 def test_one_refusal_ends_the_proposal(client, world, api_token, db):
     _proposable(world)
-    created = client.post(f"{API}/threads/{world.thread_a.id}/best-practice-proposals", headers=api_token(world.manager))
+    created = client.post(f"{API}/threads/{world.thread_a.id}/best-practice-proposals",
+                          headers=api_token(world.manager))
     assert created.status_code == 201 and created.get_json()["state"] == "pending"
     proposal_id = created.get_json()["id"]
     again = client.post(f"{API}/threads/{world.thread_a.id}/best-practice-proposals", headers=api_token(world.manager))
@@ -138,6 +141,8 @@ def test_only_marked_cluster_threads_can_be_proposed(client, world, api_token):
                        headers=api_token(world.member)).status_code == 403
     marked = client.post(f"{API}/threads/{world.thread_a.id}/best-practice", headers=headers)
     assert marked.get_json()["is_best_practice"] is True
-    assert client.post(f"{API}/threads/{world.thread_a.id}/best-practice-proposals", json={"board_id": world.board_a.id},
+    assert client.post(f"{API}/threads/{world.thread_a.id}/best-practice-proposals",
+                       json={"board_id": world.board_a.id},
                        headers=headers).status_code == 400
-    assert client.delete(f"{API}/threads/{world.thread_a.id}/best-practice", headers=headers).get_json()["is_best_practice"] is False
+    assert client.delete(f"{API}/threads/{world.thread_a.id}/best-practice",
+                         headers=headers).get_json()["is_best_practice"] is False

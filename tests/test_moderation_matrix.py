@@ -91,15 +91,19 @@ def _marked(w) -> int:
 API_MATRIX = [
     ("POST", "/threads/{thread_id}/lock", lambda w: f"/threads/{w.thread_a.id}/lock", {"reason": "Ruhe"},
      (401, 404, 403, 200, 404)),
-    ("POST", "/threads/{thread_id}/unlock", lambda w: f"/threads/{w.thread_a.id}/unlock", None, (401, 404, 403, 200, 404)),
+    ("POST", "/threads/{thread_id}/unlock", lambda w: f"/threads/{w.thread_a.id}/unlock", None,
+     (401, 404, 403, 200, 404)),
     ("POST", "/threads/{thread_id}/pin", lambda w: f"/threads/{w.thread_a.id}/pin", None, (401, 404, 403, 200, 404)),
-    ("POST", "/threads/{thread_id}/unpin", lambda w: f"/threads/{w.thread_a.id}/unpin", None, (401, 404, 403, 200, 404)),
+    ("POST", "/threads/{thread_id}/unpin", lambda w: f"/threads/{w.thread_a.id}/unpin", None,
+     (401, 404, 403, 200, 404)),
     ("POST", "/threads/{thread_id}/move", lambda w: f"/threads/{w.thread_a.id}/move", {"board_id": 2},
      (401, 404, 403, 400, 404)),
-    ("PATCH", "/threads/{thread_id}", lambda w: f"/threads/{w.thread_a.id}", {"title": "Neu"}, (401, 404, 403, 200, 404)),
+    ("PATCH", "/threads/{thread_id}", lambda w: f"/threads/{w.thread_a.id}", {"title": "Neu"},
+     (401, 404, 403, 200, 404)),
     ("POST", "/threads/{thread_id}/merge", lambda w: f"/threads/{w.thread_a.id}/merge", {"target_thread_id": 2},
      (401, 404, 403, 400, 404)),
-    ("POST", "/posts/{post_id}/split", lambda w: f"/posts/{_reply(w)}/split", {"title": "Neu"}, (401, 404, 403, 201, 404)),
+    ("POST", "/posts/{post_id}/split", lambda w: f"/posts/{_reply(w)}/split", {"title": "Neu"},
+     (401, 404, 403, 201, 404)),
     ("POST", "/threads/{thread_id}/solution", lambda w: f"/threads/{w.thread_a.id}/solution", {"post_id": None},
      (401, 404, 200, 200, 404)),
     ("POST", "/threads/{thread_id}/best-practice", lambda w: f"/threads/{w.thread_a.id}/best-practice", None,
@@ -120,7 +124,8 @@ API_MATRIX = [
     ("POST", "/reports/{report_id}/resolve",
      lambda w: f"/reports/{reports.create_report(w.manager, db.session.get(Post, _reply(w)), 'spam').id}/resolve",
      {"action": "keep", "note": ""}, (401, 404, 404, 200, 404)),
-    ("GET", "/clusters/{slug}/modlog", lambda w: f"/clusters/{w.cluster_a.slug}/modlog", None, (401, 404, 403, 200, 200)),
+    ("GET", "/clusters/{slug}/modlog", lambda w: f"/clusters/{w.cluster_a.slug}/modlog", None,
+     (401, 404, 403, 200, 200)),
 ]
 
 

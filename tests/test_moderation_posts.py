@@ -52,7 +52,8 @@ def test_hide_and_unhide_through_the_api(app, client, world, api_token, db):
     seen = client.get(f"{API}/threads/{world.thread_a.id}", headers=api_token(colleague)).get_json()
     row = next(p for p in seen["items"] if p["id"] == post.id)
     assert row["body_html"] == "" and row["hidden"] is True
-    assert client.post(f"{API}/posts/{post.id}/hide", json={"reason": "x"}, headers=api_token(world.member)).status_code == 403
+    assert client.post(f"{API}/posts/{post.id}/hide", json={"reason": "x"},
+                       headers=api_token(world.member)).status_code == 403
     assert client.post(f"{API}/posts/{post.id}/hide", json={"reason": "x"},
                        headers=api_token(world.manager_b)).status_code == 404
     shown = client.post(f"{API}/posts/{post.id}/unhide", headers=manager)

@@ -57,7 +57,8 @@ def test_report_workflow_through_the_api(app, client, world, api_token, db):
     created = client.post(f"{API}/posts/{post.id}/reports", json={"reason": "spam"}, headers=member)
     assert created.status_code == 201 and created.get_json()["state"] == "open"
     free = client.post(f"{API}/posts/{post.id}/reports", json={"reason": "Das ist Werbung"}, headers=api_token(other))
-    assert free.status_code == 201 and (free.get_json()["reason"], free.get_json()["text"]) == ("sonstiges", "Das ist Werbung")
+    assert free.status_code == 201
+    assert (free.get_json()["reason"], free.get_json()["text"]) == ("sonstiges", "Das ist Werbung")
     assert client.post(f"{API}/posts/{post.id}/reports", json={"reason": "spam"}, headers=member).status_code == 409
     assert client.post(f"{API}/posts/{post.id}/reports", json={"reason": ""}, headers=member).status_code == 400
     assert client.post(f"{API}/posts/{post.id}/reports", json={"reason": "spam"},
@@ -78,7 +79,8 @@ def test_report_workflow_through_the_api(app, client, world, api_token, db):
     kinds = sorted((n.kind, n.user_id) for n in db.session.scalars(select(Notification)))
     assert ("report_outcome", world.member.id) in kinds and ("report_outcome", other.id) in kinds
     assert ("moderation", world.manager.id) not in kinds  # nobody is notified about their own post's contact
-    assert client.get(f"{API}/clusters/{world.cluster_a.slug}/reports?state=open", headers=manager).get_json()["total"] == 0
+    assert client.get(f"{API}/clusters/{world.cluster_a.slug}/reports?state=open",
+                      headers=manager).get_json()["total"] == 0
     assert client.get(f"{API}/clusters/{world.cluster_a.slug}/reports",
                       headers=api_token(world.manager_b)).status_code == 404
     assert client.post(f"{API}/reports/{report_id}/resolve", json={"action": "keep"},

@@ -180,7 +180,8 @@ def test_split_a_top_level_reply_through_the_api(client, world, api_token, db):
     opening = client.post(f"{API}/posts/{world.thread_a.first_post_id}/split", json={"title": "X"},
                           headers=api_token(world.manager))
     assert opening.status_code == 400
-    assert client.post(f"{API}/posts/{b.id}/split", json={"title": ""}, headers=api_token(world.manager)).status_code == 400
+    assert client.post(f"{API}/posts/{b.id}/split", json={"title": ""},
+                       headers=api_token(world.manager)).status_code == 400
 
 
 def test_merge_moves_every_post_under_the_target_opening_post(client, world, login, db):
@@ -224,7 +225,8 @@ def test_merge_across_clusters_or_into_itself_is_refused(client, world, api_toke
     login(world.manager)
     for target in (str(world.thread_b.id), "²"):
         page = client.post(f"/t/{world.thread_a.id}/zusammenfuehren", data={"target_thread_id": target})
-        assert page.status_code == 400 and "Das Ziel-Thema gibt es in diesem Cluster nicht." in page.get_data(as_text=True)
+        assert page.status_code == 400
+        assert "Das Ziel-Thema gibt es in diesem Cluster nicht." in page.get_data(as_text=True)
     page = client.post(f"/t/{world.thread_a.id}/verschieben", data={"board_id": "²"})
     assert page.status_code == 400 and db.session.get(Thread, world.thread_a.id).board_id == world.board_a.id
     assert db.session.get(Thread, world.thread_a.id) is not None and _log(db, "thread.merge") == []

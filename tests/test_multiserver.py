@@ -81,7 +81,8 @@ def call(port: int, method: str, path: str, body: dict | None = None, token: str
         conn.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = conn.getresponse()
         data = response.read()
-        answer = json.loads(data) if data and response.getheader("Content-Type", "").startswith("application/json") else None
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
+        answer = json.loads(data) if data and is_json else None
         return response.status, answer
     finally:
         conn.close()
@@ -124,12 +125,13 @@ def cluster_of_servers(app, world, smtp_server, redis_prefix, tmp_path):
     ports = [_free_port(), _free_port()]
     try:
         for n, port in enumerate(ports, 1):
-            start(f"server{n}", [str(GUNICORN), "-c", "python:forum.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
+            start(f"server{n}",
+                  [str(GUNICORN), "-c", "python:forum.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
                                  "--access-logfile", "/dev/null", "--log-level", "warning", *_no_control_socket(),
                                  "app:app"])
         # the worker: mails, and the search index the servers' /readyz waits for (Issue 20, point 1)
         start("mailworker", [sys.executable, "-m", "flask", "--app", "app", "forum", "worker", "--interval", "0.5"])
-        for port, process in zip(ports, processes):
+        for port, process in zip(ports, processes, strict=False):  # the last process, the worker, has no port
             _wait_ready(port, process, tmp_path)
         yield ports, ids, smtp_server, [tmp_path / name for name in ("server1", "server2", "mailworker")]
     finally:

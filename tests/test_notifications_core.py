@@ -5,8 +5,7 @@ from sqlalchemy import func, select
 
 from forum.models import Notification, Reaction, Watch
 from forum.services import notifications, reactions, unread, watching
-from tests import bulk_factories as bulk
-from tests import factories
+from tests import bulk_factories as bulk, factories
 
 
 def _notes(db, user, kind=None):
@@ -98,7 +97,8 @@ def test_fan_out_is_one_insert_without_per_watcher_queries(world, db, count_quer
 def test_mention_notifies_and_links_only_people_who_can_see_the_thread(world, db, client, login):
     login(world.manager)
     response = client.post(f"/t/{world.thread_a.id}/antworten",
-                           data={"body": "Fragt mal @mia.member, @otto.outsider und @gibtsnicht"}, follow_redirects=True)
+                           data={"body": "Fragt mal @mia.member, @otto.outsider und @gibtsnicht"},
+                           follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "@otto.outsider, @gibtsnicht wurden nicht benachrichtigt" in page
     assert 'class="mention" href="/u/mia.member"' in page

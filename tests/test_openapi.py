@@ -145,7 +145,8 @@ def test_required_components_and_security_scheme():
         assert name in schemas, name
         Draft202012Validator.check_schema(schemas[name])
     assert spec["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["bearer"]["description"]}
+        "type": "http", "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearer"]["description"]}
     assert {"bearer": []} in spec["security"]
 
 

@@ -18,8 +18,7 @@ from collections.abc import Callable
 import pytest
 
 from forum.extensions import db
-from tests import bulk_factories as bulk
-from tests import factories
+from tests import bulk_factories as bulk, factories
 
 BOUND = 20  # statements per request, unless a route documents more
 
@@ -158,6 +157,7 @@ def _clusters_grow(ctx: Ctx, n: int) -> None:
     """More clusters (member, manager and admin belong to all), more boards in cluster A and
     platform-wide (a thread each), and more notifications and open reports for the layout."""
     from sqlalchemy import select
+
     from forum.models import Board
     made = bulk.clusters(n, boards_each=1)
     for role in ("member", "admin"):
@@ -222,6 +222,7 @@ CLUSTERS = Scenario("clusters and boards", (2, 30), _clusters_grow, setup=_clust
 
 def _members_grow(ctx: Ctx, n: int) -> None:
     from sqlalchemy import update
+
     from forum.models import Membership, MembershipState
     made = bulk.users(n, cluster_id=ctx.cluster_a)
     bulk.users(max(1, n // 10), cluster_id=ctx.cluster_a, role="manager")
@@ -243,6 +244,7 @@ MEMBERS = Scenario("members of a cluster", (3, 60), _members_grow, routes=(
 
 def _notifications_setup(ctx: Ctx) -> None:
     from sqlalchemy import select
+
     from forum.models import Notification
     bulk.notifications(ctx.users["member"], 1, thread_ids=[ctx.thread_a], actor_ids=[ctx.users["manager"]],
                        cluster_id=ctx.cluster_a)
@@ -511,7 +513,7 @@ def test_statements_do_not_grow_with_the_list(scenario, routes, world, client, c
     many = [visitor.count(route) for route in routes]
 
     problems = []
-    for route, (n_few, few_sql), (n_many, many_sql) in zip(routes, few, many):
+    for route, (n_few, few_sql), (n_many, many_sql) in zip(routes, few, many, strict=True):
         url = route.url(ctx)
         print(f"{scenario.name:<24} {route.role:<9} {url:<60} {n_few:>3} {n_many:>3}")
         if n_many > n_few + route.slack:

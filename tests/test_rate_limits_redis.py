@@ -109,7 +109,7 @@ def servers(app, tmp_path):
                     env={**base, "FORUM_RATELIMIT_STORAGE_URL": storage}, cwd=ROOT, stdout=log,
                     stderr=subprocess.STDOUT, start_new_session=True))
             ports.append(port)
-        for port, process in zip(ports, started[-len(ports):]):
+        for port, process in zip(ports, started[-len(ports):], strict=True):
             _wait_ready(port, process, tmp_path)
         return ports
 
@@ -171,7 +171,7 @@ def test_two_servers_sharing_redis_enforce_one_combined_limit(prepared, servers,
     answers = [_reply((shared_a, shared_b)[n % 2], prepared["thread"], token, n) for n in range(POSTS + 2)]
     # each server took half of the successful replies: the limit counted both together
     assert [status for status, _h, _a in answers] == [201] * POSTS + [429, 429]
-    for status, headers, answer in answers[POSTS:]:
+    for _status, headers, answer in answers[POSTS:]:
         assert answer["error"]["code"] == "rate_limited" and "Beiträge" in answer["error"]["message"]
         assert 1 <= int(headers["retry-after"]) <= 3601
     # the counters live in Redis under this run's prefix

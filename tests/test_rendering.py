@@ -1,9 +1,9 @@
 """Markdown → sanitised HTML: allowlist, safe links, no raw HTML."""
 from __future__ import annotations
 
-import pytest
-
 from html.parser import HTMLParser
+
+import pytest
 
 from forum.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, has_control_characters, plain_text, render
 

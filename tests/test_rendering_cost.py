@@ -173,7 +173,8 @@ def test_past_the_budgets_the_rest_of_a_post_stays_as_written():
     headings = render("-\n" * (2 * MAX_BLOCKS + 10))
     assert headings.count("<h2>") == MAX_BLOCKS and headings.endswith("-<br>\n-</p>")
     table = render("|a|b|\n|-|-|\n" + "|x|y|\n" * (MAX_TABLE_CELLS // 2 + 10))
-    assert table.count("<tr>") == 1 + MAX_TABLE_CELLS // 3 and table.endswith("|x|y|<br>\n|x|y|</p>")  # a row counts as a cell
+    # a row counts as a cell
+    assert table.count("<tr>") == 1 + MAX_TABLE_CELLS // 3 and table.endswith("|x|y|<br>\n|x|y|</p>")
     # a normal post of the maximum length is far from each budget
     assert render(NORMAL).count("<td>") < MAX_TABLE_CELLS // 4
 

@@ -52,7 +52,8 @@ def test_folding_and_stemming_units():
     assert analysis.word_parts("Haus") == ()
 
 
-@pytest.mark.parametrize("typed", ["Wärmepumpe", "wärmepumpe", "WÄRMEPUMPE", "waermepumpe", "warmepumpe", "Wärmepumpen"])
+@pytest.mark.parametrize("typed",
+                         ["Wärmepumpe", "wärmepumpe", "WÄRMEPUMPE", "waermepumpe", "warmepumpe", "Wärmepumpen"])
 def test_case_and_umlaut_variants_find_the_same_thread(corpus, world, typed):
     assert titles(world.member, typed)[0] == title_of("waermepumpe")
 

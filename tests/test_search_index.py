@@ -250,9 +250,11 @@ def test_a_new_worker_reads_the_index_before_its_first_request(world, app, monke
     assert engine._segments == {}
     gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))
     searcher = engine._searcher()
-    assert {leaf.reader().segment().segment_id() for leaf, _offset in searcher.leaf_searchers()} == set(engine._segments)
+    assert ({leaf.reader().segment().segment_id() for leaf, _offset in searcher.leaf_searchers()}
+            == set(engine._segments))
     read = []
-    monkeypatch.setattr(scoring, "_read_int_column", lambda *args: read.append(args) or pytest.fail("column read again"))
+    monkeypatch.setattr(scoring, "_read_int_column",
+                        lambda *args: read.append(args) or pytest.fail("column read again"))
     assert service.search(world.member, service.Params(q="Wärmepumpe")).total == 1
     assert read == []
 

@@ -122,7 +122,6 @@ def _scope_boards(user) -> set[int]:
 
     from forum.extensions import db
     from forum.models import Board
-
     from forum.permissions import readable_board_scope
 
     cluster_ids, platform = readable_board_scope(user)
@@ -164,7 +163,8 @@ def test_pages_group_posts_by_thread_and_count_threads(secrets, db):
     service.drain()
     first = run(secrets.member, "Flachdach", per_page=2)
     assert first.total == 5 and len(first.items) == 2
-    seen = [item.thread_id for page in (1, 2, 3) for item in run(secrets.member, "Flachdach", per_page=2, page=page).items]
+    seen = [item.thread_id for page in (1, 2, 3)
+            for item in run(secrets.member, "Flachdach", per_page=2, page=page).items]
     assert sorted(seen) == sorted(t.id for t in threads)
     newest = run(secrets.member, "Flachdach", sort="newest")
     assert newest.items[0].thread_id == threads[0].id    # its latest reply is the newest match

@@ -57,12 +57,13 @@ def test_ranks_scores_snippets_and_suggestions_equal_the_whoosh_backend(corpus, 
     for q in QUERIES:
         for sort in ("relevance", "newest"):
             assert _answer(postgres, corpus.member, q, sort=sort) == _answer(whoosh, corpus.member, q, sort=sort), q
-    assert postgres.suggest("wärm", service.scope(corpus.member)) == whoosh.suggest("wärm", service.scope(corpus.member))
+    scope = service.scope(corpus.member)
+    assert postgres.suggest("wärm", scope) == whoosh.suggest("wärm", scope)
 
 
 def _lexicon(db) -> dict:
-    return dict(((field, term), df) for field, term, df in db.session.execute(
-        text("SELECT field, term, df FROM search_terms WHERE df > 0 AND field <> '' OR term IN ('docs', 'title', 'body')")))
+    return {(field, term): df for field, term, df in db.session.execute(text(
+        "SELECT field, term, df FROM search_terms WHERE df > 0 AND field <> '' OR term IN ('docs', 'title', 'body')"))}
 
 
 def test_term_statistics_after_updates_equal_those_of_a_rebuild(corpus, db):

@@ -130,7 +130,7 @@ def test_grouping_by_thread_equals_sorting_all_matches(newest, sparse):
         else:
             expected[t][3] += scores[i]
     got = {int(threads[np.flatnonzero(docnums == d)[0]]): (k, int(d), sc)
-           for k, d, sc in zip(best.keys, best.docnums, best.scores)}
+           for k, d, sc in zip(best.keys, best.docnums, best.scores, strict=True)}
     assert len(best) == len(expected) == len(got)
     for t, (key, docnum, score, rest) in expected.items():
         extra = 0.0 if newest else THREAD_REST * rest

@@ -89,12 +89,14 @@ def test_a_compound_only_another_cluster_uses_changes_nothing_for_the_outsider(w
     factories.thread(world.board_b, world.outsider, "Gericht", "Die Berufungszulassung kam nach einem Jahr.")
     factories.thread(world.board_b, world.outsider, "Antrag", "Die Zulassung wurde beantragt.")
     service.drain()   # the worker's pass
-    before = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
+    before = [(item.post_id, item.score)
+              for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
     assert before
     factories.thread(world.board_a, world.member, "Meisterpflicht", "Die Berufszulassung regelt die Handwerksordnung.")
     service.drain()
     assert service.search(world.member, service.Params(q="Berufszulassung")).total == 1
-    after = [(item.post_id, item.score) for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
+    after = [(item.post_id, item.score)
+             for item in service.search(world.outsider, service.Params(q="Berufszulassung")).items]
     assert after == before
 
 
@@ -251,4 +253,5 @@ def test_counting_lazily_chooses_what_counting_every_candidate_chooses(world, ap
                  for text, _info in leaf.reader().iter_prefix("body", "dach")}
         counts = [(stats.doc_frequency("body", text), text) for text in terms]
         assert len([count for count, _text in counts if count]) > MAX_EXPANSION
-        assert chosen == sorted(text for _count, text in heapq.nlargest(MAX_EXPANSION, [c for c in counts if c[0]])), user
+        expected = sorted(text for _count, text in heapq.nlargest(MAX_EXPANSION, [c for c in counts if c[0]]))
+        assert chosen == expected, user

@@ -283,7 +283,8 @@ def limits_on(app):
 
 
 def test_login_failures_count_per_account_whatever_spelling(world, client, limits_on):
-    spellings = [world.member.username, world.member.email, world.member.email.upper(), f"  {world.member.username.title()} "]
+    spellings = [world.member.username, world.member.email, world.member.email.upper(),
+                 f"  {world.member.username.title()} "]
     for attempt in range(5):
         response = client.post("/login", data={"login": spellings[attempt % len(spellings)], "password": "falsch"})
         assert response.status_code == 200
@@ -298,7 +299,8 @@ def test_login_failures_for_unknown_names_still_count_per_name(world, client, li
     for _attempt in range(5):
         client.post("/login", data={"login": "niemand@example.org", "password": "falsch"})
     assert client.post("/login", data={"login": "NIEMAND@example.org", "password": "x"}).status_code == 429
-    assert client.post("/login", data={"login": world.member.username, "password": factories.PASSWORD}).status_code == 302
+    assert client.post("/login",
+                       data={"login": world.member.username, "password": factories.PASSWORD}).status_code == 302
 
 
 def test_reset_mails_count_per_account_whatever_spelling(world, client, limits_on):

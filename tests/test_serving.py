@@ -94,10 +94,10 @@ def test_the_master_compiles_every_template_once_before_forking(app):
     from forum import gunicorn_conf
 
     server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
-    assert not any(key[1] == "threads/show.html" for key in app.jinja_env.cache.keys())
+    assert not any(key[1] == "threads/show.html" for key in app.jinja_env.cache)
     try:
         gunicorn_conf.when_ready(server)
-        cached = {key[1] for key in app.jinja_env.cache.keys()}
+        cached = {key[1] for key in app.jinja_env.cache}
         assert {"base.html", "threads/show.html", "clusters/board.html", "mail/notification.txt"} <= cached
         compiled = app.jinja_env.get_template("threads/show.html")
         gunicorn_conf.pre_fork(server, None)              # forking compiles nothing again
@@ -124,5 +124,6 @@ def test_serving_does_not_load_the_migration_tools_but_the_flask_command_does(tm
     assert served.stdout.strip() == "[]"
     flask = [sys.executable, "-m", "flask", "--app", "app", "db"]
     subprocess.run([*flask, "upgrade"], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True)
-    current = subprocess.run([*flask, "current"], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True)
+    current = subprocess.run([*flask, "current"], cwd=root, env=env, capture_output=True, text=True, timeout=60,
+                             check=True)
     assert "(head)" in current.stdout

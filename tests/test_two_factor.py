@@ -16,7 +16,7 @@ from tests import factories
 from tests.test_openapi import SpecCheckingClient
 
 PREFIX = "/api/v1"
-START = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.timezone.utc)  # 5 s into a 30-s step
+START = dt.datetime(2026, 11, 25, 12, 0, 5, tzinfo=dt.UTC)  # 5 s into a 30-s step
 
 
 @pytest.fixture
@@ -93,7 +93,8 @@ def test_set_up_with_qr_code_confirmation_and_recovery_codes(people, login, clie
     assert b"<svg" in qr.data and b"<script" not in qr.data and b"style=" not in qr.data
     assert client.get("/konto/zwei-faktor/einrichten").get_data(as_text=True).count(grouped) == 1  # same secret
 
-    wrong = client.post("/konto/zwei-faktor/einrichten", data={"code": "000000" if code_at(secret, clock.now) != "000000" else "111111"})
+    wrong = client.post("/konto/zwei-faktor/einrichten",
+                        data={"code": "000000" if code_at(secret, clock.now) != "000000" else "111111"})
     assert "Der Code stimmt nicht." in wrong.get_data(as_text=True)
     assert not db.session.get(User, people.member.id).two_factor_enabled
 
@@ -265,7 +266,8 @@ def test_admin_without_two_factor_is_sent_to_the_set_up(people, login, client, a
     login(people.admin)
     for url in ("/", "/admin/konten", "/konto", "/konto/zwei-faktor", f"/u/{people.admin.username}"):
         response = client.get(url)
-        assert response.status_code == 302 and response.headers["Location"].endswith("/konto/zwei-faktor/einrichten"), url
+        assert response.status_code == 302, url
+        assert response.headers["Location"].endswith("/konto/zwei-faktor/einrichten"), url
     assert client.post("/admin/bretter/1/hoch").headers["Location"].endswith("/konto/zwei-faktor/einrichten")
     page = client.get("/konto/zwei-faktor/einrichten").get_data(as_text=True)
     assert "Als Plattform-Admin brauchen Sie die Zwei-Faktor-Anmeldung" in page

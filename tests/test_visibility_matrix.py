@@ -12,7 +12,7 @@ ROLES = ["anonymous", "outsider", "member", "manager", "manager_b", "admin"]
 # Expected status per role; "login" = redirect to the log-in page.
 PRIVATE = {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 404}
 SIGNED_IN = {"anonymous": "login", "outsider": 200, "member": 200, "manager": 200, "manager_b": 200, "admin": 200}
-PUBLIC = {role: 200 for role in ROLES}
+PUBLIC = dict.fromkeys(ROLES, 200)
 ADMIN_ONLY = {"anonymous": "login", "outsider": 404, "member": 404, "manager": 404, "manager_b": 404, "admin": 200}
 OWN_POST = {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 404}
 
@@ -60,20 +60,22 @@ GET_MATRIX = {
     "main.readyz": (lambda w, ids: "/readyz", PUBLIC),
     "auth.login": (lambda w, ids: "/login", {**PUBLIC, **{r: 302 for r in ROLES if r != "anonymous"}}),
     "auth.reset_request": (lambda w, ids: "/passwort-vergessen", PUBLIC),
-    "auth.reset": (lambda w, ids: "/passwort-neu/ungueltig", {role: 302 for role in ROLES}),
+    "auth.reset": (lambda w, ids: "/passwort-neu/ungueltig", dict.fromkeys(ROLES, 302)),
     "accounts.profile": (lambda w, ids: f"/u/{w.member.username}",
-                         {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404, "admin": 200}),
+                         {"anonymous": "login", "outsider": 404, "member": 200, "manager": 200, "manager_b": 404,
+                          "admin": 200}),
     "accounts.edit_profile": (lambda w, ids: "/konto", SIGNED_IN),
     "accounts.change_password": (lambda w, ids: "/konto/passwort", SIGNED_IN),
     "accounts.change_email": (lambda w, ids: "/konto/email", SIGNED_IN),
-    "accounts.confirm_email": (lambda w, ids: "/konto/email/bestaetigen/ungueltig", {role: 302 for role in ROLES}),
+    "accounts.confirm_email": (lambda w, ids: "/konto/email/bestaetigen/ungueltig", dict.fromkeys(ROLES, 302)),
     # -- two-factor log-in (tests/test_two_factor.py); the QR code exists once the set-up page made a secret
-    "auth.second_factor": (lambda w, ids: "/login/bestaetigen", {role: 302 for role in ROLES}),
+    "auth.second_factor": (lambda w, ids: "/login/bestaetigen", dict.fromkeys(ROLES, 302)),
     "twofactor.settings": (lambda w, ids: "/konto/zwei-faktor", SIGNED_IN),
     "api_tokens.index": (lambda w, ids: "/konto/zugangstokens", SIGNED_IN),
     "twofactor.setup": (lambda w, ids: "/konto/zwei-faktor/einrichten", SIGNED_IN),
     "twofactor.qr_code": (lambda w, ids: "/konto/zwei-faktor/qr.svg", SIGNED_IN),
-    "twofactor.disable": (lambda w, ids: "/konto/zwei-faktor/ausschalten", {**{r: 302 for r in ROLES}, "anonymous": "login"}),
+    "twofactor.disable": (lambda w, ids: "/konto/zwei-faktor/ausschalten",
+                          {**dict.fromkeys(ROLES, 302), "anonymous": "login"}),
     "clusters.show": (lambda w, ids: f"/c/{w.cluster_a.slug}", {**PRIVATE, "admin": 200}),
     "clusters.members": (lambda w, ids: f"/c/{w.cluster_a.slug}/mitglieder", PRIVATE),
     "clusters.board": (lambda w, ids: f"/b/{w.board_a.id}", PRIVATE),
@@ -97,7 +99,7 @@ GET_MATRIX = {
     "manage.protection_settings": (lambda w, ids: _manage(w, "/schutz"), REVIEW),
     "manage.slow_mode": (lambda w, ids: f"/t/{w.thread_a.id}/langsamer-modus", REVIEW),
     "join.mitmachen": (lambda w, ids: "/mitmachen", PUBLIC),
-    "join.invitation": (lambda w, ids: "/einladung/kein-gueltiger-link", {role: 400 for role in ROLES}),
+    "join.invitation": (lambda w, ids: "/einladung/kein-gueltiger-link", dict.fromkeys(ROLES, 400)),
     "admin.user_detail": (lambda w, ids: f"/admin/konten/{w.member.username}", ADMIN_ONLY),
     "admin.cluster_edit": (lambda w, ids: f"/admin/cluster/{w.cluster_a.slug}/bearbeiten", ADMIN_ONLY),
     "admin.boards": (lambda w, ids: "/admin/bretter", ADMIN_ONLY),
@@ -108,16 +110,17 @@ GET_MATRIX = {
     # -- notifications
     "notifications.index": (lambda w, ids: "/benachrichtigungen", SIGNED_IN),
     "notifications.open_notification": (lambda w, ids: "/benachrichtigungen/999999",
-                                        {**{r: 404 for r in ROLES}, "anonymous": "login"}),
+                                        {**dict.fromkeys(ROLES, 404), "anonymous": "login"}),
     "notifications.settings": (lambda w, ids: "/konto/benachrichtigungen", SIGNED_IN),
-    "notifications.unsubscribe": (lambda w, ids: "/abmelden/ungueltig", {r: 404 for r in ROLES}),
-    "notifications.first_unread": (lambda w, ids: f"/t/{w.thread_a.id}/ungelesen", {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.unsubscribe": (lambda w, ids: "/abmelden/ungueltig", dict.fromkeys(ROLES, 404)),
+    "notifications.first_unread": (lambda w, ids: f"/t/{w.thread_a.id}/ungelesen",
+                                   {**PRIVATE, "member": 302, "manager": 302}),
     "notifications.thread_mentions": (lambda w, ids: f"/t/{w.thread_a.id}/erwaehnungen?q=mi", PRIVATE),
     "notifications.board_mentions": (lambda w, ids: f"/b/{w.board_a.id}/erwaehnungen?q=mi", PRIVATE),
 }
 # POST-only routes: the form is sent by each role; outsiders must get 404 for private objects.
 POST_MATRIX = {
-    "main.language": (lambda w, ids: "/sprache", {"locale": "de"}, {role: 302 for role in ROLES}),
+    "main.language": (lambda w, ids: "/sprache", {"locale": "de"}, dict.fromkeys(ROLES, 302)),
     "threads.preview": (lambda w, ids: "/vorschau", {"body": "**fett**"}, SIGNED_IN),
     # -- cluster management (in this order: the later ones change the member and the board)
     "manage.invitation_resend": (lambda w, ids: _manage(w, f"/einladungen/{_invitation(w)}/erneut"), {}, MANAGE_POST),
@@ -135,27 +138,30 @@ POST_MATRIX = {
     "manage.board_move": (lambda w, ids: _manage(w, f"/bretter/{w.board_a.id}/runter"), {}, MANAGE_POST),
     "manage.board_archive": (lambda w, ids: _manage(w, f"/bretter/{w.board_a.id}/archivieren"), {}, MANAGE_POST),
     "join.request_join": (lambda w, ids: f"/mitmachen/{w.cluster_a.slug}/anfragen", {},
-                          {**{r: 302 for r in ROLES}, "anonymous": "login"}),
+                          {**dict.fromkeys(ROLES, 302), "anonymous": "login"}),
     "admin.user_suspend": (lambda w, ids: f"/admin/konten/{w.loner.username}/sperren", {"reason": "Spam"}, ADMIN_POST),
     "admin.board_move": (lambda w, ids: f"/admin/bretter/{w.platform_board.id}/hoch", {}, ADMIN_POST),
     "admin.board_archive": (lambda w, ids: f"/admin/bretter/{w.platform_board.id}/archivieren", {}, ADMIN_POST),
     "admin.interest_decide": (lambda w, ids: f"/admin/interessenten/{_interest(w)}/ablehnen", {}, ADMIN_POST),
     # -- notifications
     "notifications.mark_read": (lambda w, ids: "/benachrichtigungen/gelesen", {"alle": "1"},
-                                {**{r: 302 for r in ROLES}, "anonymous": "login"}),
+                                {**dict.fromkeys(ROLES, 302), "anonymous": "login"}),
     "notifications.watch": (lambda w, ids: f"/beobachten/thread/{w.thread_a.id}", {"level": "watching"},
                             {**PRIVATE, "member": 302, "manager": 302}),
-    "notifications.board_read": (lambda w, ids: f"/b/{w.board_a.id}/gelesen", {}, {**PRIVATE, "member": 302, "manager": 302}),
+    "notifications.board_read": (lambda w, ids: f"/b/{w.board_a.id}/gelesen", {},
+                                 {**PRIVATE, "member": 302, "manager": 302}),
     "notifications.thread_read": (lambda w, ids: f"/t/{w.thread_a.id}/gelesen", {"post": "999999"},
                                   {**PRIVATE, "member": 302, "manager": 302}),
     "notifications.react": (lambda w, ids: f"/p/{ids['post']}/reaktion", {"kind": "daumen"},
                             {**PRIVATE, "member": 302, "manager": 302}),
     **MODERATION_WEB_POST,  # -- moderation (tests/test_moderation_matrix.py)
     "twofactor.recovery_codes": (lambda w, ids: "/konto/zwei-faktor/wiederherstellungscodes", {"password": "x"},
-                                 {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # without two-factor: back to settings
+                                 # without two-factor: back to settings
+                                 {**dict.fromkeys(ROLES, 302), "anonymous": "login"}),
     "api_tokens.revoke": (lambda w, ids: f"/konto/zugangstokens/{_member_token(w)}/widerrufen", {},
-                          {**{r: 404 for r in ROLES}, "member": 302, "anonymous": "login"}),  # one's own only
-    "auth.logout": (lambda w, ids: "/logout", {}, {**{r: 302 for r in ROLES}, "anonymous": "login"}),  # last: signs out
+                          {**dict.fromkeys(ROLES, 404), "member": 302, "anonymous": "login"}),  # one's own only
+    "auth.logout": (lambda w, ids: "/logout", {},
+                    {**dict.fromkeys(ROLES, 302), "anonymous": "login"}),  # last: signs out
 }
 GET_MATRIX.update(MODERATION_WEB_GET)  # -- moderation
 NOT_WEB = {"static"}

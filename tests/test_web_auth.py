@@ -28,7 +28,8 @@ def test_log_in_with_email_and_next_target(world, client):
                            data={"login": world.member.email, "password": factories.PASSWORD})
     assert response.headers["Location"].endswith(f"/t/{world.thread_a.id}")
     response = client.post("/logout")
-    response = client.post("/login?next=//evil.example", data={"login": world.member.username, "password": factories.PASSWORD})
+    response = client.post("/login?next=//evil.example",
+                           data={"login": world.member.username, "password": factories.PASSWORD})
     assert "evil" not in response.headers["Location"]
 
 
@@ -65,7 +66,8 @@ def test_logout_makes_a_copied_remember_me_cookie_worthless(world, app):
 def test_proxy_hops_make_rate_limits_count_the_real_client(world):
     from forum import create_app
 
-    behind_nginx = create_app({"TESTING": True, "PROXY_HOPS": 1, "SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
+    behind_nginx = create_app({"TESTING": True, "PROXY_HOPS": 1,
+                               "SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
                                "SECRET_KEY": "x"})
 
     @behind_nginx.get("/_whoami")
@@ -74,7 +76,8 @@ def test_proxy_hops_make_rate_limits_count_the_real_client(world):
         return request.remote_addr or ""
 
     client = behind_nginx.test_client()
-    answer = client.get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    answer = client.get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert answer.get_data(as_text=True) == "203.0.113.7"
     spoofed = client.get("/_whoami", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"},
                          environ_base={"REMOTE_ADDR": "10.0.0.2"})
@@ -110,7 +113,8 @@ def test_password_change(world, login, client):
                                                     "confirm": "kurz"})
     assert "mindestens 10 Zeichen" in response.get_data(as_text=True)
     response = client.post("/konto/passwort", data={"current_password": factories.PASSWORD,
-                                                    "password": "ganz-neues-passwort", "confirm": "ganz-neues-passwort"},
+                                                    "password": "ganz-neues-passwort",
+                                                    "confirm": "ganz-neues-passwort"},
                            follow_redirects=True)
     assert "Ihr Passwort ist geändert." in response.get_data(as_text=True)
     client.post("/logout")
@@ -159,9 +163,11 @@ def test_password_reset_flow(world, client, caplog):
     assert "Neues Passwort festlegen" in html and 'for="password"' in html and 'for="confirm"' in html
     response = client.post(f"/passwort-neu/{token}", data={"password": "kurz", "confirm": "kurz"})
     assert "Mindestens 10 Zeichen." in response.get_data(as_text=True)
-    response = client.post(f"/passwort-neu/{token}", data={"password": "neues-passwort-1", "confirm": "neues-passwort-2"})
+    response = client.post(f"/passwort-neu/{token}",
+                           data={"password": "neues-passwort-1", "confirm": "neues-passwort-2"})
     assert "stimmen nicht überein" in response.get_data(as_text=True)
-    response = client.post(f"/passwort-neu/{token}", data={"password": "neues-passwort-1", "confirm": "neues-passwort-1"},
+    response = client.post(f"/passwort-neu/{token}",
+                           data={"password": "neues-passwort-1", "confirm": "neues-passwort-1"},
                            follow_redirects=True)
     assert "Ihr neues Passwort gilt." in response.get_data(as_text=True)
     assert accounts.authenticate(world.member.username, "neues-passwort-1") is not None
@@ -193,7 +199,8 @@ def _csrf_login(client, user):
 
 
 def _counts():
-    return db.session.scalar(select(func.count()).select_from(Thread)), db.session.scalar(select(func.count()).select_from(Post))
+    return (db.session.scalar(select(func.count()).select_from(Thread)),
+            db.session.scalar(select(func.count()).select_from(Post)))
 
 
 def test_post_without_csrf_token_gets_german_error_and_saves_nothing(world, csrf_client):
@@ -218,7 +225,8 @@ def test_post_without_csrf_token_gets_german_error_and_saves_nothing(world, csrf
 def test_post_with_csrf_token_works(world, csrf_client):
     _csrf_login(csrf_client, world.member)
     html = csrf_client.get(f"/t/{world.thread_a.id}").get_data(as_text=True)
-    response = csrf_client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Mit Token", "csrf_token": csrf_token(html)})
+    response = csrf_client.post(f"/t/{world.thread_a.id}/antworten",
+                                data={"body": "Mit Token", "csrf_token": csrf_token(html)})
     assert response.status_code == 302
     meta = csrf_token(html.replace('name="csrf_token" type="hidden"', "x"))
     preview = csrf_client.post("/vorschau", data={"body": "**fett**"}, headers={"X-CSRFToken": meta})

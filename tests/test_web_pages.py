@@ -120,7 +120,8 @@ def test_thread_page_tree_flat_and_deep_replies(world, login, client):
     parent = factories.first_post(world.thread_a)
     chain = []
     for level in range(8):
-        parent = factories.reply(world.thread_a, world.member if level % 2 else world.manager, f"Ebene {level + 1}", parent)
+        parent = factories.reply(world.thread_a, world.member if level % 2 else world.manager, f"Ebene {level + 1}",
+                                 parent)
         chain.append(parent)
     login(world.member)
     tree = page(client, f"/t/{world.thread_a.id}?view=tree")
@@ -262,7 +263,9 @@ class _TagScanner(HTMLParser):
 
 
 def test_no_inline_script_style_or_handlers_on_any_page(world, login, client):
-    post = factories.reply(world.thread_a, world.member, 'Versuch <script>alert(1)</script> <b style="color:red" onclick="x()">fett</b> [x](javascript:alert(1))')
+    post = factories.reply(world.thread_a, world.member,
+                           'Versuch <script>alert(1)</script> <b style="color:red" onclick="x()">fett</b> '
+                           '[x](javascript:alert(1))')
     factories.reply(world.thread_a, world.manager, "Antwort", parent=post)
     pages = []
     for url in ("/", "/login", "/passwort-vergessen", "/gibt-es-nicht"):
@@ -271,7 +274,8 @@ def test_no_inline_script_style_or_handlers_on_any_page(world, login, client):
     for url in member_urls(world) + [f"/p/{post.id}/bearbeiten", "/gibt-es-nicht"]:
         pages.append((url, client.get(url).get_data(as_text=True)))
     pages.append(("preview", client.post(f"/t/{world.thread_a.id}/antworten",
-                                         data={"body": "<i onmouseover='x'>y</i>", "action": "preview"}).get_data(as_text=True)))
+                                         data={"body": "<i onmouseover='x'>y</i>",
+                                               "action": "preview"}).get_data(as_text=True)))
     login(world.admin)
     for url in admin_urls(world):
         pages.append((url, client.get(url).get_data(as_text=True)))
@@ -287,7 +291,8 @@ def test_nul_characters_are_refused_in_german_before_the_database(world, app, lo
     """Found by fuzzing: PostgreSQL refuses NUL in strings, and these requests answered 500 there."""
     visitor = app.test_client()
     login_page = visitor.post("/login", data={"login": "mia.member\x00", "password": factories.PASSWORD})
-    assert login_page.status_code == 200 and "Benutzername oder Passwort stimmen nicht" in login_page.get_data(as_text=True)
+    assert login_page.status_code == 200
+    assert "Benutzername oder Passwort stimmen nicht" in login_page.get_data(as_text=True)
     assert visitor.post("/passwort-vergessen", data={"login": "a\x00b"}).status_code == 302
     interest = visitor.post("/mitmachen", data={"name": "Nina", "email": "n@example.org", "cluster": "\x00"})
     assert interest.status_code == 400 and "Diesen Cluster gibt es nicht." in interest.get_data(as_text=True)

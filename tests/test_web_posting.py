@@ -23,7 +23,8 @@ def test_new_thread_through_the_form(world, login, client):
     assert 'for="title"' in html and 'for="body"' in html and "Nachwuchs &amp; Ausbildung" in html
     assert "Hilfe zur Formatierung" in html
     response = client.post(f"/b/{world.board_a.id}/neu", data={
-        "title": "  Ausbildungsmesse   Münster ", "body": "Wer kommt **mit**?", "tags": ["nachwuchs-und-ausbildung", "fachkraefte"],
+        "title": "  Ausbildungsmesse   Münster ", "body": "Wer kommt **mit**?",
+        "tags": ["nachwuchs-und-ausbildung", "fachkraefte"],
     })
     assert response.status_code == 302
     thread = db.session.scalars(select(Thread).order_by(Thread.id.desc())).first()
@@ -38,7 +39,7 @@ def test_reply_and_nested_reply_through_the_form(world, login, client):
     response = client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Erste Ebene"})
     assert response.status_code == 302
     top = db.session.scalars(select(Post).order_by(Post.id.desc())).first()
-    assert top.depth == 1 and "#p%d" % top.id in response.headers["Location"]
+    assert top.depth == 1 and f"#p{top.id}" in response.headers["Location"]
     login(world.member)
     html = client.get(f"/t/{world.thread_a.id}/antworten?parent={top.id}").get_data(as_text=True)
     assert f'name="parent_id" type="hidden" value="{top.id}"' in html and "Erste Ebene" in html
@@ -62,11 +63,13 @@ def test_quote_prefills_the_reply(world, login, client):
 def test_preview_without_javascript_renders_and_saves_nothing(world, login, client):
     login(world.member)
     before = counts()
-    response = client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Das ist **wichtig**", "action": "preview"})
+    response = client.post(f"/t/{world.thread_a.id}/antworten",
+                           data={"body": "Das ist **wichtig**", "action": "preview"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<strong>wichtig</strong>" in html and "Vorschau" in html
     assert "Das ist **wichtig**" in html  # the text stays in the form
-    response = client.post(f"/b/{world.board_a.id}/neu", data={"title": "Entwurf", "body": "- eins\n- zwei", "action": "preview"})
+    response = client.post(f"/b/{world.board_a.id}/neu",
+                           data={"title": "Entwurf", "body": "- eins\n- zwei", "action": "preview"})
     assert "<li>eins</li>" in response.get_data(as_text=True)
     post = factories.reply(world.thread_a, world.member, "Alt")
     before = counts()
@@ -87,7 +90,8 @@ def test_edit_shows_bearbeitet_and_revisions_list_old_text(world, login, client)
     login(world.member)
     html = client.get(f"/p/{post.id}/bearbeiten").get_data(as_text=True)
     assert "Erste Fassung mit Tippfeler" in html
-    response = client.post(f"/p/{post.id}/bearbeiten", data={"body": "Erste Fassung ohne Tippfehler"}, follow_redirects=True)
+    response = client.post(f"/p/{post.id}/bearbeiten", data={"body": "Erste Fassung ohne Tippfehler"},
+                           follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Ihre Änderung ist gespeichert." in html and "bearbeitet" in html
     assert f'href="/p/{post.id}/versionen"' in html
@@ -166,7 +170,8 @@ def test_reply_with_parent_from_another_thread_is_refused(world, login, client):
     foreign = factories.first_post(world.platform_thread)
     login(world.member)
     before = counts()
-    response = client.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Falsch verbunden", "parent_id": str(foreign.id)})
+    response = client.post(f"/t/{world.thread_a.id}/antworten",
+                           data={"body": "Falsch verbunden", "parent_id": str(foreign.id)})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Der Beitrag, auf den Sie antworten, gehört nicht zu diesem Thema." in html
@@ -182,7 +187,8 @@ def test_reply_into_locked_thread_is_refused(world, login, client):
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Dieses Thema ist gesperrt; Antworten sind nicht mehr möglich." in html
     response = client.get(f"/t/{world.thread_a.id}/antworten")
-    assert response.status_code == 403 and "In diesem Thema können Sie nicht antworten." in response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "In diesem Thema können Sie nicht antworten." in response.get_data(as_text=True)
     assert counts() == before
 
 

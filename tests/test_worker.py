@@ -11,7 +11,6 @@ import shutil
 import threading
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from forum import jobs
@@ -218,6 +217,7 @@ def test_an_idle_pass_costs_one_cheap_query_per_queue(world, runner, count_queri
     worker.run_once()                                        # builds the index, drains, sends
     with count_queries() as counted:
         assert worker.run_once() == {"rebuilt": 0, "indexed": 0, "mails": 0, "jobs": 0, "failed": 0}
-    statements = [s for s in counted.statements if s.strip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))]
+    statements = [s for s in counted.statements
+                  if s.strip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))]
     assert len(statements) == 3, statements
     assert all(s.strip().upper().startswith("SELECT") for s in statements)

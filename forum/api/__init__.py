@@ -30,17 +30,22 @@ def _signed_in() -> None:
 
 @bp.before_request
 def _csrf_for_sessions() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not is_token_request() and request.endpoint != "api.create_token":
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and not is_token_request()
+            and request.endpoint != "api.create_token"):
         if request.endpoint == "api.accept_invite" and not current_user.is_authenticated:
             return  # no session to ride on: the signed link is the credential
         csrf.protect()
 
 
 def init_app(app: Flask) -> None:
-    from forum.api import openapi, routes, search  # noqa: F401  (registers the views on bp)
-    from forum.api import moderation  # noqa: F401  (moderation endpoints)
-    from forum.api import notifications  # noqa: F401  (notifications, watching, reactions)
-    from forum.api import membership  # noqa: F401  (cluster management: invites, members)
+    from forum.api import (  # noqa: F401  (registers the views on bp)
+        membership,
+        moderation,
+        notifications,
+        openapi,
+        routes,
+        search,
+    )
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

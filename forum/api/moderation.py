@@ -10,7 +10,14 @@ from flask_babel import gettext as _
 from forum import limits, permissions
 from forum.api import bp, serializers
 from forum.api.common import (
-    MAX_ID, cluster_or_404, json_body, page_args, page_of, post_or_404, string_list_field, thread_or_404,
+    MAX_ID,
+    cluster_or_404,
+    json_body,
+    page_args,
+    page_of,
+    post_or_404,
+    string_list_field,
+    thread_or_404,
 )
 from forum.auth import viewer
 from forum.errors import ValidationError

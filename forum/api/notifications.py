@@ -7,7 +7,13 @@ from flask_babel import gettext as _
 
 from forum.api import bp, serializers
 from forum.api.common import (
-    board_or_404, cluster_or_404, json_body, page_args, page_of, post_or_404, thread_or_404,
+    board_or_404,
+    cluster_or_404,
+    json_body,
+    page_args,
+    page_of,
+    post_or_404,
+    thread_or_404,
 )
 from forum.auth import viewer
 from forum.errors import ValidationError
@@ -60,7 +66,8 @@ def read_notifications():
     ids_ok = isinstance(ids, list) and len(ids) <= MAX_IDS and all(
         isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in ids)
     # Each field that is sent must be valid, also "ids" beside "all" (found by fuzzing).
-    if ("all" in data and data["all"] is not True) or ("ids" in data and not ids_ok) or not data.keys() & {"all", "ids"}:
+    if (("all" in data and data["all"] is not True) or ("ids" in data and not ids_ok)
+            or not data.keys() & {"all", "ids"}):
         raise ValidationError(_("Bitte senden Sie „ids“ (Liste von Nummern) oder „all“: true."), "ids")
     marked = notifications.mark_read(user) if data.get("all") is True else notifications.mark_read(user, ids)
     return {"marked": marked, "unread": notifications.unread_count(user)}

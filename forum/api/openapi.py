@@ -62,7 +62,8 @@ API_TOKEN = {"id": ID, "name": TEXT, "created_at": STAMP,
                                                     "der Ausstellung, FORUM_API_TOKEN_DAYS)"},
              "current": {**FLAG, "description": "das Token, mit dem diese Anfrage kam"}}
 POST = {"id": ID, "thread_id": ID,
-        "parent_id": {"anyOf": [ID, {"type": "null"}], "description": "Elternbeitrag im Baum; null beim Eröffnungsbeitrag"},
+        "parent_id": {"anyOf": [ID, {"type": "null"}],
+                      "description": "Elternbeitrag im Baum; null beim Eröffnungsbeitrag"},
         "reply_to_id": {"anyOf": [ID, {"type": "null"}],
                         "description": "der Beitrag, auf den geantwortet wird: `parent_id`, außer bei Antworten "
                                        "jenseits der größten Baumtiefe, die neben ihrem Bezugsbeitrag stehen"},
@@ -79,7 +80,8 @@ SCHEMAS = {
     "Author": obj({"username": TEXT, "display_name": TEXT, "company": TEXT, "trade": TEXT}),
     "Tag": obj({"slug": TEXT, "name": TEXT}),
     "Cluster": obj(CLUSTER),
-    "ClusterDetail": obj({**CLUSTER, "readable": {"type": "boolean", "description": "darf der Aufrufer die Bretter lesen"},
+    "ClusterDetail": obj({**CLUSTER,
+                          "readable": {"type": "boolean", "description": "darf der Aufrufer die Bretter lesen"},
                           "boards": {"type": "array", "items": ref("Board")}}),
     "Board": obj(BOARD),
     "Thread": obj(THREAD),
@@ -108,10 +110,12 @@ SCHEMAS = {
                        ["username", "password"]),
     "NewThread": obj({"title": {"type": "string", "minLength": 1, "maxLength": 200},
                       "body": {"type": "string", "minLength": 1, "maxLength": 50000},
-                      "tags": {"type": "array", "items": TEXT, "maxItems": 5, "description": "Themenfeld-Kurzbezeichnungen"}},
+                      "tags": {"type": "array", "items": TEXT, "maxItems": 5,
+                               "description": "Themenfeld-Kurzbezeichnungen"}},
                      ["title", "body"]),
     "NewPost": obj({"body": {"type": "string", "minLength": 1, "maxLength": 50000},
-                    "parent_id": {"anyOf": [ID, {"type": "null"}], "description": "ohne: Antwort auf den Eröffnungsbeitrag"}},
+                    "parent_id": {"anyOf": [ID, {"type": "null"}],
+                                  "description": "ohne: Antwort auf den Eröffnungsbeitrag"}},
                    ["body"]),
     "PostEdit": obj({"body": {"type": "string", "minLength": 1, "maxLength": 50000}}),
     "Page": obj(PAGE_FIELDS, closed=False, description="Gemeinsame Felder jeder Liste."),
@@ -121,7 +125,8 @@ SCHEMAS = {
     "ThreadDetail": page_of("Post", thread=ref("Thread"), view={"enum": ["tree", "flat"]},
                             pages={"type": "integer", "minimum": 1}),
     "SearchResult": obj({"post_id": ID, "thread_id": ID, "thread_title": TEXT, "board_id": ID,
-                         "cluster_slug": {"anyOf": [TEXT, {"type": "null"}], "description": "null: plattformweites Brett"},
+                         "cluster_slug": {"anyOf": [TEXT, {"type": "null"}],
+                                          "description": "null: plattformweites Brett"},
                          "snippet_html": TEXT, "score": {"type": "number"}, "created_at": STAMP, "url": PATH}),
     "SearchPage": obj({"items": {"type": "array", "items": ref("SearchResult")}, **PAGE_FIELDS,
                        "suggestion": {"anyOf": [TEXT, {"type": "null"}], "description": "„Meinten Sie …?“"}},
@@ -139,7 +144,8 @@ ERRORS = {
     "413": ("TooLarge", "Anfrage größer als erlaubt"),
     "415": ("UnsupportedMediaType", "Inhalt ist kein JSON"),
     "429": ("TooManyRequests", "Zu viele Anfragen: Beiträge, Meldungen und Einladungen sind je Konto begrenzt, "
-                               "Anmeldeversuche je IP-Adresse; `Retry-After` nennt die Sekunden bis zum nächsten Versuch"),
+                               "Anmeldeversuche je IP-Adresse; `Retry-After` nennt die Sekunden bis zum nächsten "
+                               "Versuch"),
 }
 
 RESPONSE_HEADERS = {"TooManyRequests": {"headers": {"Retry-After": {
@@ -218,7 +224,8 @@ PATHS = {
         "responses": {**ok("ClusterDetail"), **errors(401, 404)}}},
     "/boards/{board_id}/threads": {
         "get": {
-            "operationId": "listThreads", "summary": "Themen eines Bretts: angeheftete zuerst, dann nach letzter Aktivität",
+            "operationId": "listThreads",
+            "summary": "Themen eines Bretts: angeheftete zuerst, dann nach letzter Aktivität",
             "parameters": [path_id("board_id"), *PAGING],
             "responses": {**ok("ThreadPage"), **errors(400, 401, 404)}},
         "post": {
@@ -231,7 +238,8 @@ PATHS = {
         "description": ("Eine Seite jenseits der letzten liefert die letzte Seite; `page` nennt die gelieferte. "
                         "Im Baum bleibt ein Zweig mit bis zu doppelt `per_page` Beiträgen auf einer Seite; ein "
                         "größerer steht auf eigenen Seiten, `per_page` Beiträge je Seite in Baumreihenfolge."),
-        "parameters": [path_id("thread_id"), query("view", {"enum": ["tree", "flat"], "default": "tree"}, "Darstellung"),
+        "parameters": [path_id("thread_id"),
+                       query("view", {"enum": ["tree", "flat"], "default": "tree"}, "Darstellung"),
                        *PAGING],
         "responses": {**ok("ThreadDetail"), **errors(400, 401, 404)}}},
     "/threads/{thread_id}/posts": {"post": {
@@ -305,7 +313,8 @@ def document() -> dict:
         "components": {
             "schemas": SCHEMAS,
             "responses": {
-                name: {"description": text, "content": {JSON: {"schema": ref("Error")}}, **RESPONSE_HEADERS.get(name, {})}
+                name: {"description": text, "content": {JSON: {"schema": ref("Error")}},
+                       **RESPONSE_HEADERS.get(name, {})}
                 for name, text in ERRORS.values()
             },
             "securitySchemes": {

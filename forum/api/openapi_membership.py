@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 from forum.api.openapi import (
-    ID, NULLABLE_STAMP, PAGE_FIELDS, PAGING, STAMP, TEXT, WRITE_ERRORS, body, errors, nullable, obj, ok, ref,
+    ID,
+    NULLABLE_STAMP,
+    PAGE_FIELDS,
+    PAGING,
+    STAMP,
+    TEXT,
+    WRITE_ERRORS,
+    body,
+    errors,
+    nullable,
+    obj,
+    ok,
+    ref,
 )
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": TEXT}
@@ -11,7 +23,8 @@ ROLE = {"enum": ["member", "manager"]}
 SCHEMAS = {
     "NewInvite": obj({"email": {"type": "string", "format": "email", "maxLength": 254},
                       "role": {**ROLE, "default": "member"}}, ["email"]),
-    "InviteCreated": obj({"invite_url": {"type": "string", "description": "der Link aus der E-Mail (gilt 14 Tage, einmal)"}}),
+    "InviteCreated": obj({"invite_url": {"type": "string",
+                                         "description": "der Link aus der E-Mail (gilt 14 Tage, einmal)"}}),
     "Invitation": obj({"id": ID, "email": TEXT, "role": ROLE,
                        "state": {"enum": ["offen", "angenommen", "widerrufen", "abgelaufen"]},
                        "sent_at": STAMP, "expires_at": STAMP, "accepted_by": nullable("Author")}),

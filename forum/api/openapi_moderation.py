@@ -3,8 +3,25 @@ merged into the document by ``forum.api.openapi.document``."""
 from __future__ import annotations
 
 from forum.api.openapi import (
-    DATE, FLAG, ID, NULLABLE_STAMP, PAGING, PATH, STAMP, TEXT, WRITE_ERRORS, body, errors, nullable, obj, ok,
-    or_empty, page_of, path_id, query, ref,
+    DATE,
+    FLAG,
+    ID,
+    NULLABLE_STAMP,
+    PAGING,
+    PATH,
+    STAMP,
+    TEXT,
+    WRITE_ERRORS,
+    body,
+    errors,
+    nullable,
+    obj,
+    ok,
+    or_empty,
+    page_of,
+    path_id,
+    query,
+    ref,
 )
 
 NULLABLE_ID = {"anyOf": [ID, {"type": "null"}]}
@@ -120,7 +137,8 @@ PATHS = {
         "responses": {**ok("ReportPage"), **errors(400, 401, 403, 404)}}},
     "/reports/{report_id}/resolve": {"post": {
         "operationId": "resolveReport",
-        "summary": "Meldung erledigen (alle offenen Meldungen desselben Beitrags); die Meldenden erfahren es in der App",
+        "summary": "Meldung erledigen (alle offenen Meldungen desselben Beitrags); "
+                   "die Meldenden erfahren es in der App",
         "description": MANAGERS, "parameters": [path_id("report_id")], "requestBody": body("ReportResolution"),
         "responses": {**ok("Report"), **errors(*WRITE_ERRORS, 409)}}},
     "/clusters/{slug}/modlog": {"get": {

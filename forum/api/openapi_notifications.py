@@ -1,8 +1,24 @@
 """OpenAPI paths and schemas of ``forum/api/notifications.py``; merged by ``openapi.document``."""
 from __future__ import annotations
 
-from forum.api.openapi import COUNT, FLAG, ID, NULLABLE_STAMP, STAMP, TEXT, WRITE_ERRORS, body, errors, nullable, obj, ok, \
-    page_of, path_id, PAGING, query
+from forum.api.openapi import (
+    COUNT,
+    FLAG,
+    ID,
+    NULLABLE_STAMP,
+    PAGING,
+    STAMP,
+    TEXT,
+    WRITE_ERRORS,
+    body,
+    errors,
+    nullable,
+    obj,
+    ok,
+    page_of,
+    path_id,
+    query,
+)
 
 LEVEL = {"enum": ["watching", "normal", "muted"], "description": "beobachten / normal / stumm"}
 KIND = {"enum": ["hilfreich", "daumen", "herz", "idee"]}
@@ -25,7 +41,8 @@ SCHEMAS = {
     "Watch": obj({"target_type": {"enum": ["thread", "board", "cluster"]}, "target_id": ID, "level": LEVEL}),
     "ReactionCount": obj({"kind": KIND, "symbol": TEXT, "label": TEXT, "count": COUNT, "mine": FLAG,
                           "names": {"type": "array", "items": TEXT, "description": "Anzeigenamen der Reagierenden"}}),
-    "Reactions": obj({"post_id": ID, "items": {"type": "array", "items": {"$ref": "#/components/schemas/ReactionCount"}}}),
+    "Reactions": obj({"post_id": ID,
+                      "items": {"type": "array", "items": {"$ref": "#/components/schemas/ReactionCount"}}}),
 }
 
 _KIND_PARAM = {"name": "kind", "in": "path", "required": True, "schema": KIND}

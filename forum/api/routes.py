@@ -13,8 +13,16 @@ from sqlalchemy import select
 from forum import limits, permissions
 from forum.api import bp, serializers
 from forum.api.common import (
-    board_or_404, cluster_or_404, id_field, json_body, page_args, page_of, post_or_404, string_field,
-    string_list_field, thread_or_404,
+    board_or_404,
+    cluster_or_404,
+    id_field,
+    json_body,
+    page_args,
+    page_of,
+    post_or_404,
+    string_field,
+    string_list_field,
+    thread_or_404,
 )
 from forum.auth import current_token_id, viewer
 from forum.errors import ServiceError, ValidationError, error_response

@@ -75,9 +75,7 @@ def thread(item: Thread) -> dict:
 def post(viewer: Viewer, item: Post) -> dict:
     """Deleted posts keep their place with an empty body; a hidden post's text goes only to
     those who may read it (its author and the moderators)."""
-    if item.is_deleted:
-        body_html = ""
-    elif item.is_hidden and not permissions.can_read_hidden_post(viewer, item):
+    if item.is_deleted or item.is_hidden and not permissions.can_read_hidden_post(viewer, item):
         body_html = ""
     else:
         body_html = item.body_html

@@ -27,7 +27,6 @@ import heapq
 import itertools
 from collections.abc import Iterator
 
-
 from forum.search.caches import EXPANSION_SCAN, MAX_CONTAINING
 
 Parts = list[tuple[object, object]]   # (SegmentData, Whoosh TermInfo) of the segments having a term

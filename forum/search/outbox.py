@@ -103,7 +103,7 @@ def indexable_posts(session: Session) -> dict[int, int]:
     """post id → board id of every post that belongs in the index."""
     query = (select(Post.id, Thread.board_id).join(Thread, Thread.id == Post.thread_id)
              .where(*INDEXABLE))
-    return {post_id: board_id for post_id, board_id in session.execute(query)}
+    return dict(session.execute(query).all())
 
 
 def _apply(session: Session, backend: Backend, rows: list) -> None:

@@ -6,8 +6,8 @@ nothing lives in a process or a local folder.
 analysis (``forum.search.pg_scoring``) under a GIN index; ``search_terms`` is the lexicon
 with document frequencies (``forum.search.pg_lexicon``), ``search_scope_terms`` the same per
 cluster (0: the platform-wide boards) with each scope's post count and summed lengths: a
-ranking sums the scopes its viewer may read, never the whole index (Issue 15, point 4). A search is one statement for the
-candidates — the tsquery, the viewer's scope and the filters all in its ``WHERE`` — and
+ranking sums the scopes its viewer may read, never the whole index (Issue 15, point 4). A search is one statement
+for the candidates — the tsquery, the viewer's scope and the filters all in its ``WHERE`` — and
 the ranking is the Whoosh backend's BM25F over what it returns. Writers are serialised by
 an advisory lock (``writer_lock``, taken by ``forum.search.outbox``) and, inside each
 write, by the lock on the generation row.
@@ -30,7 +30,18 @@ from forum.search.backend import Hit, PostDocument, Query, Result, Scope
 from forum.search.highlight import snippet
 from forum.search.pg_lexicon import Lexicon, LexiconView
 from forum.search.pg_scoring import (
-    BODY, TITLE, Analysed, Candidates, Ranking, analyse, compile_query, field_of, lexeme, quote, quantised, ranked,
+    BODY,
+    TITLE,
+    Analysed,
+    Candidates,
+    Ranking,
+    analyse,
+    compile_query,
+    field_of,
+    lexeme,
+    quantised,
+    quote,
+    ranked,
 )
 from forum.search.query import Marks, build, expansion, fuzzy_clause, parse
 from forum.search.whoosh_backend import FEW_HITS, SUGGESTION_SAMPLE, _closest, _rewrite
@@ -80,7 +91,8 @@ def _where(request: Query) -> tuple[str, dict, Callable[[int], bool]] | None:
         if scope.cluster_ids is None:
             place = "cluster_id IS NOT NULL"
         elif scope.cluster_ids:
-            place, params["scope_clusters"] = "cluster_id = ANY(CAST(:scope_clusters AS integer[]))", sorted(scope.cluster_ids)
+            place = "cluster_id = ANY(CAST(:scope_clusters AS integer[]))"
+            params["scope_clusters"] = sorted(scope.cluster_ids)
         if scope.platform:
             place = f"({place} OR cluster_id IS NULL)" if place else "cluster_id IS NULL"
         if place is None:
@@ -234,7 +246,7 @@ class PgBackend:
                 {"posts": posts, "threads": sorted(set(removed_threads)), "boards": sorted(set(removed_boards)),
                  "clusters": sorted(set(removed_clusters))}).all()
             if docs:
-                conn.execute(_INSERT, [dict(zip(_COLUMNS, _row(doc, analysed))) for doc, analysed in docs])
+                conn.execute(_INSERT, [dict(zip(_COLUMNS, _row(doc, analysed), strict=True)) for doc, analysed in docs])
             deltas: dict[tuple[str, str], int] = collections.defaultdict(int)
             scoped: dict[tuple[int, str, str], int] = collections.defaultdict(int)   # (scope, field, term)
             totals = {"docs": len(docs) - len(removed), TITLE: 0, BODY: 0}
@@ -415,7 +427,8 @@ class PgBackend:
             return {forms for forms in words
                     if any(seen.postings.get(lexeme(field, form)) for form in forms for field in (TITLE, BODY))}
         sql, params, _readable = where
-        matches = [" | ".join(quote(lexeme(field, form)) for form in forms for field in (TITLE, BODY)) for forms in words]
+        matches = [" | ".join(quote(lexeme(field, form)) for form in forms for field in (TITLE, BODY))
+                   for forms in words]
         found = view.conn.scalars(text(
             "SELECT m.i FROM unnest(CAST(:matches AS text[])) WITH ORDINALITY AS m(q, i) WHERE EXISTS ("
             f"SELECT 1 FROM search_documents WHERE tsv @@ CAST(m.q AS tsquery) AND {sql})"),

@@ -7,8 +7,8 @@ contain a word and which words lie within a few edits of a typo — what
 Answers are cached per process. Every write to the index raises the generation and stamps
 the terms it changed with it; before each search one query reads the totals and, only if
 the generation moved, a second the terms changed since the generation this process last saw
-(and a third each scope's totals); just the cached answers those terms could change are dropped. So every process (and every server) answers from the
-current index, without reading the whole lexicon again.
+(and a third each scope's totals); just the cached answers those terms could change are dropped. So every
+process (and every server) answers from the current index, without reading the whole lexicon again.
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from forum.search import analysis
 from forum.search.backend import PostDocument
-from forum.search.scoring import B, DEFAULT_B, K1, RERANK, THREAD_REST, coordinate, passage_bonus
+from forum.search.scoring import DEFAULT_B, K1, RERANK, THREAD_REST, B, coordinate, passage_bonus
 
 TITLE, BODY, AUTHOR = "title", "body", "author"
 PREFIX = {TITLE: "t:", BODY: "", AUTHOR: "a:"}
@@ -196,7 +196,7 @@ class Candidates:
     the query terms found (with positions)."""
 
     def __init__(self, rows):
-        columns = list(zip(*rows)) or [()] * 6
+        columns = list(zip(*rows, strict=True)) or [()] * 6
         self.post_ids, self.threads, self.created = list(columns[0]), list(columns[1]), list(columns[2])
         self.lengths = {TITLE: list(map(quantised, columns[3])), BODY: list(map(quantised, columns[4]))}
         self.postings: dict[str, list[tuple[int, str]]] = collections.defaultdict(list)

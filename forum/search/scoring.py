@@ -29,12 +29,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from array import array
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from math import log
 
 import numpy as np
-
 from whoosh import columns, query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -613,7 +613,7 @@ class Scorer:
         parser never asks for it)."""
         field, words = q.fieldname, list(q.words)
         ids = counts = None
-        for left, right in zip(words, words[1:]):
+        for left, right in pairwise(words):
             pair_ids, pair_counts = seg.postings(field + PAIRS_SUFFIX, f"{left}{analysis.PAIR}{right}")
             if ids is None:
                 ids, counts = pair_ids, pair_counts
@@ -650,7 +650,7 @@ class Scorer:
         for index, group in enumerate(groups):
             for term in group:
                 wanted.setdefault(term, []).append(index)
-        lengths = dict(zip(docs, seg.field_lengths("body", np.array(docs, dtype=np.intp)).tolist()))
+        lengths = dict(zip(docs, seg.field_lengths("body", np.array(docs, dtype=np.intp)).tolist(), strict=True))
         short = [d for d in docs if lengths[d] <= TEXT_POSITIONS]
         hits = {d: analysis.positions(seg.reader.stored_fields(d).get("body", ""), wanted) for d in short}
         ordered = sorted(d for d in docs if lengths[d] > TEXT_POSITIONS)
@@ -699,7 +699,7 @@ class Best:
             chosen = np.arange(len(keys))
         tiebreak = -docnums[chosen] if self.newest else docnums[chosen]
         order = chosen[np.lexsort((tiebreak, -keys[chosen]))][:n]
-        return list(zip(keys[order].tolist(), docnums[order].tolist(), self.scores[order].tolist()))
+        return list(zip(keys[order].tolist(), docnums[order].tolist(), self.scores[order].tolist(), strict=True))
 
 
 def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Filters,
@@ -738,7 +738,7 @@ def best_per_thread(searcher, scorer: Scorer, segments, q: wq.Query, filters: Fi
              for seg, offset, matched, chosen in found]
     if not parts:
         return Best(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), newest)
-    threads, keys, docnums, scores = (np.concatenate(column) for column in zip(*parts))
+    threads, keys, docnums, scores = (np.concatenate(column) for column in zip(*parts, strict=True))
     return group_by_thread(threads, keys, docnums, scores, newest)
 
 
@@ -789,7 +789,7 @@ def _add_proximity(scorer: Scorer, groups: list[tuple[str, ...]], found: list) -
         best = np.flatnonzero(chosen >= border)[:RERANK]
         if not len(best):
             continue
-        where = dict(zip(matched[best].tolist(), best.tolist()))
+        where = dict(zip(matched[best].tolist(), best.tolist(), strict=True))
         for d, extra in scorer.proximity(seg, groups, list(where)).items():
             chosen[where[d]] += extra
 

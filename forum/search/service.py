@@ -206,7 +206,8 @@ def check() -> Drift:
     return Drift(
         missing=set(expected) - set(actual),
         extra=set(actual) - set(expected),
-        moved={post_id for post_id, board_id in actual.items() if post_id in expected and expected[post_id] != board_id},
+        moved={post_id for post_id, board_id in actual.items()
+               if post_id in expected and expected[post_id] != board_id},
     )
 
 
@@ -240,7 +241,8 @@ def _int(args: Mapping[str, str], name: str, default: int | None, low: int, high
     if not value:
         return default
     if not (value.isascii() and value.isdigit()) or len(value) > 12 or not low <= int(value) <= high:
-        raise ValidationError(_("%(name)s muss eine Zahl zwischen %(low)s und %(high)s sein.", name=name, low=low, high=high), name)
+        raise ValidationError(_("%(name)s muss eine Zahl zwischen %(low)s und %(high)s sein.", name=name, low=low,
+                                high=high), name)
     return int(value)
 
 

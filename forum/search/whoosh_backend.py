@@ -32,9 +32,9 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, TEXT, Schema
 from forum.search import analysis
 from forum.search.backend import Hit, PostDocument, Query, Result, Scope
 from forum.search.caches import Generation as _Generation
-from forum.search.scoring import Filters, Scorer, ScopeStats, SegmentData, best_per_thread
 from forum.search.highlight import snippet
 from forum.search.query import MAX_EXPANSION, Marks, build, expansion, fuzzy_clause, parse
+from forum.search.scoring import Filters, ScopeStats, Scorer, SegmentData, best_per_thread
 
 FEW_HITS = 3            # below this many threads, fuzzy matches of typos join the results
 WRITE_TIMEOUT = 30.0    # seconds to wait for Whoosh's own writer lock
@@ -89,7 +89,8 @@ def _fields(doc: PostDocument) -> dict:
     return {
         "post_id": str(doc.post_id), "thread_id": str(doc.thread_id), "board_id": str(doc.board_id),
         "cluster_id": str(doc.cluster_id or 0),
-        "scope": PLATFORM if doc.cluster_id is None else f"c{doc.cluster_id} {CLUSTERS}", "author_id": str(doc.author_id or 0), "author": doc.author,
+        "scope": PLATFORM if doc.cluster_id is None else f"c{doc.cluster_id} {CLUSTERS}",
+        "author_id": str(doc.author_id or 0), "author": doc.author,
         "title": doc.title, "body": doc.body, "tags": " ".join(doc.tags),
         "title_pairs": " ".join(analysis.pairs(doc.title)), "body_pairs": " ".join(analysis.pairs(doc.body)),
         "created_at": doc.created_at, "is_first": doc.is_first, "best_practice": doc.best_practice,
@@ -377,7 +378,8 @@ class WhooshBackend:
             return []
         cache = self._generation(searcher)
         stats = ScopeStats(searcher, self._segment, filters, cache.scoped)   # completions of readable words only
-        clauses = [c for c in (expansion("title", key, 2.0, stats.expand), expansion("body", key, 1.0, stats.expand)) if c]
+        clauses = [c for c in (expansion("title", key, 2.0, stats.expand),
+                               expansion("body", key, 1.0, stats.expand)) if c]
         if not clauses:
             return []
         counts: collections.Counter[str] = collections.Counter()

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from forum import mail
 from forum.errors import ConflictError, ValidationError
@@ -33,7 +33,8 @@ def hasher() -> PasswordHasher:
     config = current_app.config
     key = (config.get("ARGON2_TIME_COST"), config.get("ARGON2_MEMORY_COST"), config.get("ARGON2_PARALLELISM"))
     if key not in _hashers:
-        options = {name: int(value) for name, value in zip(("time_cost", "memory_cost", "parallelism"), key) if value}
+        options = {name: int(value) for name,
+                   value in zip(("time_cost", "memory_cost", "parallelism"), key, strict=True) if value}
         _hashers[key] = PasswordHasher(**options)
     return _hashers[key]
 
@@ -62,7 +63,8 @@ def create_user(username: str, email: str, password: str, *, display_name: str =
     if db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower())):
         raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
     user = User(username=name, email=address, password_hash=hash_password(password), is_admin=is_admin,
-                **_profile_values(dict(display_name=display_name or name, company=company, trade=trade, region=region)))
+                **_profile_values({"display_name": display_name or name, "company": company, "trade": trade,
+                                   "region": region}))
     db.session.add(user)
     if commit:
         db.session.commit()
@@ -271,6 +273,7 @@ def request_password_reset(login: str, link_for) -> None:
         _("Neues Passwort für Clusterforum"),
         _("Hallo %(name)s,\n\nSie (oder jemand anderes) haben ein neues Passwort für Ihr Konto „%(username)s“ "
           "angefordert. Über diesen Link legen Sie es fest; er gilt %(hours)s Stunden und nur einmal:\n\n%(link)s\n\n"
-          "Wenn Sie nichts angefordert haben, ignorieren Sie diese Nachricht einfach – Ihr Passwort bleibt, wie es ist.\n\n"
+          "Wenn Sie nichts angefordert haben, ignorieren Sie diese Nachricht einfach – "
+          "Ihr Passwort bleibt, wie es ist.\n\n"
           "Ihr Clusterforum", name=user.display_name, username=user.username, hours=hours, link=link),
     )

@@ -15,12 +15,19 @@ from forum import permissions, search
 from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import (
-    BestPracticeProposal, Board, Cluster, ConsentState, Post, ProposalConsent, ProposalState, Thread, utcnow,
+    BestPracticeProposal,
+    Board,
+    Cluster,
+    ConsentState,
+    Post,
+    ProposalConsent,
+    ProposalState,
+    Thread,
+    utcnow,
 )
 from forum.models.threads import PATH_WIDTH
 from forum.permissions import Viewer
 from forum.services import modlog, notify, reading, validation
-
 
 # -- solution -------------------------------------------------------------------------------
 
@@ -38,7 +45,8 @@ def mark_solution(user: Viewer, thread: Thread, post_id: object) -> Thread:
         if post.parent_id is None:
             raise ValidationError(_("Der Eröffnungsbeitrag kann nicht die Lösung sein."), "post_id")
         if post.is_deleted or post.is_hidden or post.awaiting_approval:
-            raise ValidationError(_("Ein gelöschter oder ausgeblendeter Beitrag kann nicht die Lösung sein."), "post_id")
+            raise ValidationError(_("Ein gelöschter oder ausgeblendeter Beitrag kann nicht die Lösung sein."),
+                                  "post_id")
     new_id = post.id if post else None
     if thread.solution_post_id == new_id:
         return thread
@@ -60,7 +68,8 @@ def set_best_practice(user: Viewer, thread: Thread, value: bool) -> Thread:
         raise NotAllowedError(_("Das darf nur die Moderation dieses Clusters."))
     if thread.is_best_practice != value:
         thread.is_best_practice = value
-        modlog.record(user, thread.board.cluster_id, "thread.best_practice" if value else "thread.best_practice_removed",
+        modlog.record(user, thread.board.cluster_id,
+                      "thread.best_practice" if value else "thread.best_practice_removed",
                       "thread", thread.id, title=thread.title)
         db.session.commit()
     return thread

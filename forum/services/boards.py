@@ -51,7 +51,8 @@ def create(actor: Viewer, cluster: Cluster | None, name: object, description: ob
         raise NotAllowedError(_("Sie dürfen hier keine Bretter anlegen."))
     clean_name, clean_description = _clean(name, description)
     base = validation.slugify(clean_name)
-    taken_slugs = set(db.session.scalars(select(Board.slug).where(_same_place(cluster_id), Board.slug.like(f"{base}%"))))
+    taken_slugs = set(db.session.scalars(select(Board.slug).where(_same_place(cluster_id),
+                                                                  Board.slug.like(f"{base}%"))))
     if _name_taken(cluster_id, clean_name):
         raise ConflictError(_("Ein Brett mit diesem Namen gibt es hier schon."), "name")
     slug, n = base, 2

@@ -60,7 +60,8 @@ def create_cluster(actor: Viewer, name: object, description: object = "", region
         raise NotAllowedError(_("Nur Plattform-Admins legen Cluster an."))
     clean_name = validation.text(name, "name", _("Der Name"), max_length=160)
     clean_slug = validation.slug(slug) if slug else validation.slugify(clean_name)
-    if db.session.scalar(select(Cluster.id).where((Cluster.slug == clean_slug) | (func.lower(Cluster.name) == clean_name.lower()))):
+    if db.session.scalar(select(Cluster.id).where(
+            (Cluster.slug == clean_slug) | (func.lower(Cluster.name) == clean_name.lower()))):
         raise ConflictError(_("Einen Cluster mit diesem Namen gibt es schon."), "name")
     cluster = Cluster(name=clean_name, slug=clean_slug,
                       description=validation.text(description, "description", _("Die Beschreibung"), max_length=2000,
@@ -72,7 +73,8 @@ def create_cluster(actor: Viewer, name: object, description: object = "", region
 
 
 def create_board(actor: Viewer, cluster: Cluster | None, name: object, description: object = "") -> Board:
-    if not permissions.can_manage_cluster(actor, cluster.id if cluster else None) and not permissions.can_administer(actor):
+    if (not permissions.can_manage_cluster(actor, cluster.id if cluster else None)
+            and not permissions.can_administer(actor)):
         raise NotAllowedError(_("Sie dürfen hier keine Bretter anlegen."))
     clean_name = validation.text(name, "name", _("Der Name"), max_length=160)
     cluster_id = cluster.id if cluster else None

@@ -3,7 +3,8 @@
 The storage is the one ``FORUM_RATELIMIT_STORAGE_URL`` names (memory, or Redis shared by every
 process), so the counters hold across workers. The per-name counter is keyed by the account the
 name resolves to – its username and e-mail address in any spelling share one counter – and by
-the normalised name as typed where no account has it. A successful log-in clears the per-name counter; the per-IP one runs out.
+the normalised name as typed where no account has it. A successful log-in clears the per-name counter;
+the per-IP one runs out.
 The limits are ``LOGIN_THROTTLE_ACCOUNT`` and ``LOGIN_THROTTLE_IP`` ("5 per 15 minutes").
 With rate limiting switched off (``RATELIMIT_ENABLED = False``) nothing is counted.
 """

@@ -63,7 +63,7 @@ def unsubscribe(user: User, scope: str) -> None:
         categories = [scope]
     else:
         categories = [c for c, mode in notifications.modes_for([user.id])[user.id].items() if mode == scope]
-    notifications.save_modes(user, {c: notifications.NEVER for c in categories})
+    notifications.save_modes(user, dict.fromkeys(categories, notifications.NEVER))
 
 
 # -- building messages --------------------------------------------------------------------------

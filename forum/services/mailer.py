@@ -285,7 +285,8 @@ def run_once(now: dt.datetime | None = None) -> dict[str, int]:
     """Queues every unseen notification and sends everything that is due, then returns."""
     totals = {"queued": 0, "sent": 0, "skipped": 0, "retry": 0}
     base_url = current_app.config.get("BASE_URL") or (
-        f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://{current_app.config.get('SERVER_NAME') or 'localhost:5000'}")
+        f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://"
+        f"{current_app.config.get('SERVER_NAME') or 'localhost:5000'}")
     with current_app.test_request_context("/", base_url=base_url):
         _warn_about_interrupted(now or utcnow())
         while True:

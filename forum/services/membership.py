@@ -19,8 +19,16 @@ from forum import mail, permissions
 from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import (
-    Cluster, InterestExpression, Invitation, InvitationState, JoinRequest, Membership, MembershipRole, RequestState,
-    User, utcnow,
+    Cluster,
+    InterestExpression,
+    Invitation,
+    InvitationState,
+    JoinRequest,
+    Membership,
+    MembershipRole,
+    RequestState,
+    User,
+    utcnow,
 )
 from forum.permissions import Viewer
 from forum.rendering import has_control_characters
@@ -136,7 +144,8 @@ def send_invitation(invitation: Invitation) -> bool:
         "Austausch der Innovationscluster Handwerk NRW.\n\nÜber diesen Link nehmen Sie die Einladung an; wenn Sie "
         "noch kein Konto haben, legen Sie dort eines an. Der Link gilt %(days)s Tage und nur einmal:\n\n%(link)s\n\n"
         "Wenn Sie mit dieser Einladung nichts anfangen können, ignorieren Sie diese Nachricht einfach.\n\n"
-        "Ihr Clusterforum", inviter=inviter, cluster=cluster.name, days=_max_age() // 86400, link=invite_url(invitation))
+        "Ihr Clusterforum", inviter=inviter, cluster=cluster.name, days=_max_age() // 86400,
+        link=invite_url(invitation))
     try:
         mail.send(invitation.email, _("Einladung in den Cluster „%(cluster)s“", cluster=cluster.name), text)
     except (smtplib.SMTPException, OSError):

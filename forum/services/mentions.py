@@ -112,7 +112,8 @@ def flash_unnotified() -> None:
     if names:
         flash(ngettext(
             "%(names)s wurde nicht benachrichtigt: Diese Person kann das Thema nicht sehen oder es gibt sie nicht.",
-            "%(names)s wurden nicht benachrichtigt: Diese Personen können das Thema nicht sehen oder es gibt sie nicht.",
+            "%(names)s wurden nicht benachrichtigt: Diese Personen können das Thema nicht sehen oder es gibt sie "
+            "nicht.",
             len(names), names=", ".join(f"@{n}" for n in names)), "info")
 
 
@@ -128,7 +129,8 @@ def candidates(viewer, thread: Thread | None, board, prefix: str, limit: int = 8
              .options(selectinload(User.memberships))  # the permission checks below read them
              .order_by(User.username).limit(limit * 4))
     if target_board.cluster_id is not None:
-        query = query.where(User.id.in_(select(Membership.user_id).where(Membership.cluster_id == target_board.cluster_id)))
+        query = query.where(User.id.in_(
+            select(Membership.user_id).where(Membership.cluster_id == target_board.cluster_id)))
     people = []
     for person in db.session.scalars(query):
         visible = (permissions.can_view_thread(person, thread) if thread is not None

@@ -45,7 +45,8 @@ def context_for(user: Viewer, notifications: list[Notification]) -> Context:
     thread_ids = {n.thread_id for n in notifications if n.thread_id}
     cluster_ids = {n.cluster_id for n in notifications if n.cluster_id}
     titles = dict(db.session.execute(select(Thread.id, Thread.title).where(
-        Thread.id.in_(thread_ids), Thread.board_id.in_(permissions.visible_board_ids(user)))).all()) if thread_ids else {}
+        Thread.id.in_(thread_ids), Thread.board_id.in_(permissions.visible_board_ids(user))
+    )).all()) if thread_ids else {}
     clusters = {cid: (slug, name) for cid, slug, name in db.session.execute(
         select(Cluster.id, Cluster.slug, Cluster.name).where(
             Cluster.id.in_(cluster_ids), Cluster.id.in_(permissions.visible_cluster_ids(user))))} if cluster_ids else {}
@@ -67,7 +68,8 @@ def describe(n: Notification, ctx: Context, count: int = 1) -> tuple[str, str | 
         text = ngettext("%(num)s neue Antwort in „%(title)s“", "%(num)s neue Antworten in „%(title)s“", count,
                         title=title)
     elif n.kind == "reply":
-        text = _("%(actor)s hat in Ihrem Thema oder auf Ihren Beitrag in „%(title)s“ geantwortet.", actor=actor, title=title)
+        text = _("%(actor)s hat in Ihrem Thema oder auf Ihren Beitrag in „%(title)s“ geantwortet.", actor=actor,
+                 title=title)
     elif n.kind == "watched_reply":
         text = _("%(actor)s hat in „%(title)s“ geantwortet.", actor=actor, title=title)
     elif n.kind == "mention":
@@ -101,7 +103,8 @@ def _admin_membership(actor: str, data: dict) -> str:
 
 
 def _generic(n: Notification, ctx: Context, title: str, data: dict) -> str:
-    own = next((data[key] for key in ("message", "text", "summary") if isinstance(data.get(key), str) and data[key]), None)
+    own = next((data[key] for key in ("message", "text", "summary") if isinstance(data.get(key), str) and data[key]),
+               None)
     if own:
         return own
     base = {

@@ -12,9 +12,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from forum import permissions
 from forum.extensions import db
-from forum.rendering import render
 from forum.models import Notification, NotificationSetting, Post, Thread, User, utcnow
 from forum.permissions import Viewer
+from forum.rendering import render
 from forum.services import mentions, watching
 
 # -- mail settings per category ------------------------------------------------------------
@@ -72,7 +72,8 @@ _PRIORITY = {"mention": 3, "reply": 2, "watched_reply": 1, "new_thread": 1}
 def on_reply(post: Post) -> None:
     thread = post.thread
     author = post.author
-    parent = db.session.get(Post, post.answers_id) if post.answers_id else None  # the post it answers, past the depth cap too
+    # the post it answers, past the depth cap too
+    parent = db.session.get(Post, post.answers_id) if post.answers_id else None
     levels = watching.effective_levels(thread)
     wanted: dict[int, str] = {}
 

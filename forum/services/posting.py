@@ -10,10 +10,13 @@ from forum.errors import NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import Board, Post, PostRevision, Tag, Thread, User, utcnow
 from forum.models.threads import MAX_REPLY_DEPTH, PATH_WIDTH
-from forum.services import modlog  # moderation: managers' edits and deletes of others' posts
 from forum.rendering import has_control_characters, render
-from forum.services import protection, validation
-from forum.services import notifications  # watchers, mentions, in-app notifications
+from forum.services import (
+    modlog,  # moderation: managers' edits and deletes of others' posts
+    notifications,  # watchers, mentions, in-app notifications
+    protection,
+    validation,
+)
 
 MAX_TAGS = 5
 

@@ -79,7 +79,8 @@ def board_threads_page(board: Board, page: int, per_page: int) -> tuple[list[Thr
 def recent_threads(user: Viewer, *, cluster_id: int | None = None, limit: int = 20) -> list[Thread]:
     """Latest activity in every board the viewer may see (or in one cluster)."""
     if cluster_id is not None:
-        boards = select(Board.id).where(Board.cluster_id == cluster_id, Board.id.in_(permissions.visible_board_ids(user)))
+        boards = select(Board.id).where(Board.cluster_id == cluster_id,
+                                        Board.id.in_(permissions.visible_board_ids(user)))
     else:
         boards = permissions.visible_board_ids(user)
     board_ids = list(db.session.scalars(boards))
@@ -88,7 +89,8 @@ def recent_threads(user: Viewer, *, cluster_id: int | None = None, limit: int = 
     newest = Thread.last_activity_at.desc(), Thread.id.desc()
     if len(board_ids) <= MAX_MERGED_BOARDS:
         candidates = _newest_per_board(board_ids, limit)
-        where = Thread.id.in_(select(candidates.c.id).order_by(candidates.c.at.desc(), candidates.c.id.desc()).limit(limit))
+        where = Thread.id.in_(select(candidates.c.id).order_by(candidates.c.at.desc(),
+                                                               candidates.c.id.desc()).limit(limit))
     else:
         where = Thread.board_id.in_(board_ids)
     query = (select(Thread).where(where)

@@ -13,7 +13,16 @@ from forum import permissions
 from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import (
-    Board, ModerationLogEntry, Post, Report, ReportAction, ReportReason, ReportState, Thread, User, utcnow,
+    Board,
+    ModerationLogEntry,
+    Post,
+    Report,
+    ReportAction,
+    ReportReason,
+    ReportState,
+    Thread,
+    User,
+    utcnow,
 )
 from forum.permissions import Viewer
 from forum.services import moderation, modlog, notify, validation
@@ -82,7 +91,8 @@ def resolve(user: Viewer, report: Report, action: object, note: object) -> Repor
     thread = post.thread
     cluster_id = thread.board.cluster_id
     if action == ReportAction.HIDE.value and not post.is_hidden and not post.is_deleted:
-        moderation.hide_in_transaction(user, post, clean_note or _("Gemeldet: %(reason)s", reason=REASONS[report.reason]))
+        moderation.hide_in_transaction(user, post,
+                                       clean_note or _("Gemeldet: %(reason)s", reason=REASONS[report.reason]))
     if action == ReportAction.CONTACT.value and post.author_id is not None:
         notify.notify(post.author_id, "moderation", user, cluster_id=cluster_id, thread_id=thread.id,
                       post_id=post.id, action="contact", note=clean_note)
@@ -180,18 +190,22 @@ def parse_filter(action: str | None, actor: str | None, date_from: str | None, d
     return LogFilter(clean_action, clean_actor.lower(), _date(date_from, "from"), _date(date_to, "to"))
 
 
-def log_page(cluster_id: int | None, log_filter: LogFilter, page: int, per_page: int) -> tuple[list[ModerationLogEntry], int]:
+def log_page(cluster_id: int | None, log_filter: LogFilter, page: int,
+             per_page: int) -> tuple[list[ModerationLogEntry], int]:
     """Newest first; ``cluster_id=None`` is the platform level."""
     entry = ModerationLogEntry
-    query: Select = select(entry).where(entry.cluster_id.is_(None) if cluster_id is None else entry.cluster_id == cluster_id)
+    query: Select = select(entry).where(
+        entry.cluster_id.is_(None) if cluster_id is None else entry.cluster_id == cluster_id)
     if log_filter.action:
         query = query.where(entry.action == log_filter.action)
     if log_filter.actor:
-        query = query.where(entry.actor_id == select(User.id).where(User.username == log_filter.actor).scalar_subquery())
+        query = query.where(
+            entry.actor_id == select(User.id).where(User.username == log_filter.actor).scalar_subquery())
     if log_filter.date_from:
         query = query.where(entry.created_at >= dt.datetime.combine(log_filter.date_from, dt.time()))
     if log_filter.date_to:
-        query = query.where(entry.created_at < dt.datetime.combine(log_filter.date_to + dt.timedelta(days=1), dt.time()))
+        query = query.where(entry.created_at < dt.datetime.combine(log_filter.date_to + dt.timedelta(days=1),
+                                                                   dt.time()))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = list(db.session.scalars(query.options(joinedload(entry.actor)).order_by(entry.id.desc())
                                     .offset((page - 1) * per_page).limit(per_page)))
@@ -205,7 +219,8 @@ LOG_ACTIONS = {
     "thread.split": _l("Thema geteilt"), "thread.merge": _l("Themen zusammengeführt"),
     "thread.solution": _l("Lösung markiert"), "thread.best_practice": _l("Best Practice markiert"),
     "thread.best_practice_removed": _l("Best Practice entfernt"),
-    "best_practice.propose": _l("Best Practice vorgeschlagen"), "best_practice.publish": _l("Best Practice veröffentlicht"),
+    "best_practice.propose": _l("Best Practice vorgeschlagen"),
+    "best_practice.publish": _l("Best Practice veröffentlicht"),
     "best_practice.refused": _l("Best-Practice-Vorschlag abgelehnt"),
     "post.hide": _l("Beitrag ausgeblendet"), "post.unhide": _l("Beitrag wieder eingeblendet"),
     "post.edit": _l("Beitrag bearbeitet"), "post.delete": _l("Beitrag gelöscht"),

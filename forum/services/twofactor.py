@@ -36,7 +36,8 @@ VALID_WINDOW = 1  # steps before and after the current one
 # -- who must, who has ---------------------------------------------------------------------------
 
 def is_required(user) -> bool:
-    return bool(getattr(user, "is_admin", False)) and bool(current_app.config.get("TWO_FACTOR_REQUIRED_FOR_ADMINS", True))
+    return (bool(getattr(user, "is_admin", False))
+            and bool(current_app.config.get("TWO_FACTOR_REQUIRED_FOR_ADMINS", True)))
 
 
 def needs_setup(user) -> bool:
@@ -152,7 +153,7 @@ def _matching_step(secret: str, code: str | None, last_step: int | None) -> int 
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)  # tests set the clock here
+    return dt.datetime.now(dt.UTC)  # tests set the clock here
 
 
 def _use_totp(user: User, code: str) -> bool:

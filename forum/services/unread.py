@@ -11,7 +11,6 @@ from forum.models import Board, BoardRead, Notification, Post, Thread, ThreadRea
 from forum.permissions import Viewer
 from forum.services import notifications, unions, watching
 
-
 UNREAD_SHOWN = 99   # a list shows at most "99+ neu" per thread
 
 

@@ -90,7 +90,8 @@ def password(value: object) -> str:
 def slug(value: object, field: str = "slug") -> str:
     result = text(value, field, _("Die Kurzbezeichnung"), max_length=80)
     if not SLUG_RE.match(result):
-        raise ValidationError(_("Die Kurzbezeichnung darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten."), field)
+        raise ValidationError(_("Die Kurzbezeichnung darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten."),
+                              field)
     return result
 
 

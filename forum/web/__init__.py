@@ -6,9 +6,9 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from forum import permissions
-from forum.web import presenters
 from forum.models import Cluster
 from forum.services.validation import MAX_ID
+from forum.web import presenters
 
 
 def _ids_in_range(endpoint: str | None, values: dict | None) -> None:
@@ -36,15 +36,26 @@ def _no_nul_characters() -> None:
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     app.before_request(_no_nul_characters)
-    from forum.web import accounts, admin, auth, clusters, join, main, manage, search, threads
-    from forum.web import notifications  # bell, list, settings, watching, reactions
-    from forum.web import moderation  # thread/post tools, reports, log, best practice
-    from forum.web import twofactor  # two-factor log-in settings; admins set it up first
-    from forum.web import api_tokens  # the account's API tokens
+    from forum.web import (
+        accounts,
+        admin,
+        api_tokens,  # the account's API tokens
+        auth,
+        clusters,
+        join,
+        main,
+        manage,
+        moderation,  # thread/post tools, reports, log, best practice
+        notifications,  # bell, list, settings, watching, reactions
+        search,
+        threads,
+        twofactor,  # two-factor log-in settings; admins set it up first
+    )
 
     app.register_blueprint(twofactor.bp)
 
-    for module in (main, auth, accounts, api_tokens, clusters, threads, admin, search, manage, join, notifications, moderation):
+    for module in (main, auth, accounts, api_tokens, clusters, threads, admin, search, manage, join, notifications,
+                   moderation):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, current_locale=_current_locale, nav_clusters=_nav_clusters,

@@ -11,7 +11,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import (
-    BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets,
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
 )
 
 from forum import permissions
@@ -115,7 +122,8 @@ def cluster_detail(slug: str):
         else:
             flash(_("%(name)s gehört jetzt zum Cluster.", name=user.display_name), "success")
             return redirect(url_for("admin.cluster_detail", slug=cluster.slug))
-    return render_template("admin/cluster.html", cluster=cluster, form=form, memberships=reading.cluster_members(cluster))
+    return render_template("admin/cluster.html", cluster=cluster, form=form,
+                           memberships=reading.cluster_members(cluster))
 
 
 # -- account detail, platform-wide suspension --------------------------------------------------
@@ -243,7 +251,8 @@ def interest_decide(interest_id: int, decision: str):
     if form.validate_on_submit():
         if decision == "einladen":
             target = db.session.scalar(select(Cluster).where(Cluster.slug == (form.cluster.data or "")))
-            run_action(lambda: membership.accept_interest(viewer(), interest_id, target), _("Die Einladung ist verschickt."))
+            run_action(lambda: membership.accept_interest(viewer(), interest_id, target),
+                       _("Die Einladung ist verschickt."))
         else:
             run_action(lambda: membership.decline_interest(viewer(), interest_id),
                  _("Die Interessensbekundung ist abgelehnt."))

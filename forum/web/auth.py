@@ -25,19 +25,23 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("Benutzername oder E-Mail"), validators=[DataRequired(_l("Bitte geben Sie Ihren Benutzernamen ein."))])
+    login = StringField(_l("Benutzername oder E-Mail"),
+                        validators=[DataRequired(_l("Bitte geben Sie Ihren Benutzernamen ein."))])
     password = PasswordField(_l("Passwort"), validators=[DataRequired(_l("Bitte geben Sie Ihr Passwort ein."))])
     remember = BooleanField(_l("Angemeldet bleiben"))
 
 
 class ResetRequestForm(FlaskForm):
-    login = StringField(_l("Benutzername oder E-Mail"), validators=[DataRequired(_l("Bitte geben Sie Ihren Benutzernamen oder Ihre E-Mail-Adresse ein."))])
+    login = StringField(_l("Benutzername oder E-Mail"),
+                        validators=[DataRequired(
+                            _l("Bitte geben Sie Ihren Benutzernamen oder Ihre E-Mail-Adresse ein."))])
 
 
 class ResetForm(FlaskForm):
     password = PasswordField(_l("Neues Passwort"), validators=[Length(min=10, message=_l("Mindestens 10 Zeichen."))])
     confirm = PasswordField(_l("Neues Passwort wiederholen"),
-                            validators=[EqualTo("password", message=_l("Die beiden Passwörter stimmen nicht überein."))])
+                            validators=[EqualTo("password",
+                                                message=_l("Die beiden Passwörter stimmen nicht überein."))])
 
 
 class SecondFactorForm(FlaskForm):
@@ -164,7 +168,8 @@ def reset_request():
         accounts.request_password_reset(
             form.login.data, lambda token: url_for("auth.reset", token=token, _external=True)
         )
-        flash(_("Wenn es ein Konto dazu gibt, ist ein Link für ein neues Passwort unterwegs. Bitte sehen Sie in Ihr Postfach."), "success")
+        flash(_("Wenn es ein Konto dazu gibt, ist ein Link für ein neues Passwort unterwegs. "
+                "Bitte sehen Sie in Ihr Postfach."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
 

@@ -14,8 +14,11 @@ from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Board, Cluster
 from forum.rendering import render
-from forum.services import posting, reading
-from forum.services import mentions  # notifications
+from forum.services import (
+    mentions,  # notifications
+    posting,
+    reading,
+)
 from forum.web.forms import attach
 
 bp = Blueprint("clusters", __name__)

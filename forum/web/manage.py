@@ -145,7 +145,8 @@ def member_suspend(slug: str, user_id: int):
     cluster = managed_cluster_or_404(slug)
     form = SuspendForm()
     if form.validate_on_submit():
-        run_action(lambda: members_service.suspend(viewer(), cluster, user_id, form.reason.data, form.until.data or None),
+        run_action(lambda: members_service.suspend(viewer(), cluster, user_id, form.reason.data,
+                                                   form.until.data or None),
              _("Das Mitglied kann in diesem Cluster jetzt nur noch lesen."))
     return _back("manage.members", cluster)
 
@@ -240,7 +241,8 @@ def interest_decide(slug: str, interest_id: int, decision: str):
             run_action(lambda: membership.accept_interest(user, interest_id, cluster),
                  _("Die Einladung ist verschickt."))
         else:
-            run_action(lambda: membership.decline_interest(user, interest_id), _("Die Interessensbekundung ist abgelehnt."))
+            run_action(lambda: membership.decline_interest(user, interest_id),
+                       _("Die Interessensbekundung ist abgelehnt."))
     return _back("manage.requests", cluster)
 
 

@@ -221,7 +221,8 @@ def solution(thread_id: int):
             db.session.rollback()
             flash(error.message, "error")
             return redirect(url_for("threads.show", thread_id=thread.id))
-        flash(_("Die Lösung ist markiert.") if form.post_id.data else _("Die Lösungsmarkierung ist entfernt."), "success")
+        flash(_("Die Lösung ist markiert.") if form.post_id.data else _("Die Lösungsmarkierung ist entfernt."),
+              "success")
     target = db.session.get(Post, thread.solution_post_id) if thread.solution_post_id else None
     return redirect(post_url(target) if target else url_for("threads.show", thread_id=thread.id))
 
@@ -277,7 +278,8 @@ def unhide(post_id: int):
 def split(post_id: int):
     form = SplitForm()
     return _post_action(post_id, form, "split",
-                        lambda p: url_for("threads.show", thread_id=moderation.split(viewer(), p, form.split_title.data).id),
+                        lambda p: url_for("threads.show",
+                                          thread_id=moderation.split(viewer(), p, form.split_title.data).id),
                         _("Der Teilbaum ist jetzt ein eigenes Thema."), {"title": "split_title"})
 
 

@@ -151,6 +151,6 @@ def decide(proposal_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            flash(_("Danke, Ihre Zustimmung ist gespeichert.") if agree else _("Sie haben abgelehnt; der Vorschlag ist beendet."),
-                  "success")
+            flash(_("Danke, Ihre Zustimmung ist gespeichert.") if agree
+                  else _("Sie haben abgelehnt; der Vorschlag ist beendet."), "success")
     return redirect(url_for("moderation.proposal", proposal_id=proposal_id))

@@ -11,8 +11,16 @@ from forum.auth import viewer
 from forum.errors import ServiceError
 from forum.extensions import csrf, db
 from forum.models import Board, Notification, Post, Thread
-from forum.services import mail_content, mentions, notification_text, notifications, reactions, unread, watching
-from forum.services import validation
+from forum.services import (
+    mail_content,
+    mentions,
+    notification_text,
+    notifications,
+    reactions,
+    unread,
+    validation,
+    watching,
+)
 from forum.web.redirects import local_target
 
 bp = Blueprint("notifications", __name__)

@@ -48,7 +48,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def local_time(value: dt.datetime) -> dt.datetime:
     """Stored times are naive UTC; pages show the configured zone (Europe/Berlin)."""
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(_zone(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    return value.replace(tzinfo=dt.UTC).astimezone(_zone(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
 def zeit(value: dt.datetime | None) -> Markup:
@@ -79,7 +79,8 @@ class PersonLinks:
             return self.former
         html = self._cache.get(user.id)
         if html is None:
-            html = Markup('<a class="person" href="{}">{}</a>').format(self.profile(quote(user.username, safe='')), user.display_name)
+            html = Markup('<a class="person" href="{}">{}</a>').format(self.profile(quote(user.username, safe='')),
+                                                                       user.display_name)
             self._cache[user.id] = html
         return html
 
@@ -155,7 +156,8 @@ def thread_posts(viewer: Viewer, thread: Thread, rows: list[PostRow], view: str,
             show_body=readable,
             hidden_notice=readable and p.is_hidden,
             is_solution=thread.solution_post_id == p.id,
-            revisions_url=revisions(p.id) if p.edited and not deleted and permissions.can_view_revisions(viewer, p) else None,
+            revisions_url=(revisions(p.id) if p.edited and not deleted and permissions.can_view_revisions(viewer, p)
+                           else None),
             reply_url=reply(p.id) if can_reply and permissions.can_reply_to_post(viewer, p) else None,
             quote_url=quote(p.id) if can_reply and permissions.can_quote_post(viewer, p) else None,
             edit_url=edit(p.id) if may_edit else None,

@@ -13,8 +13,7 @@ from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Post, Thread
 from forum.rendering import render
-from forum.services import posting, reading, validation
-from forum.services import mentions, reactions  # notifications
+from forum.services import mentions, posting, reactions, reading, validation  # notifications
 from forum.web import presenters
 from forum.web.forms import attach
 

@@ -93,7 +93,8 @@ HOOKS_JS = """
 })();
 """
 
-SETTLE_JS = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 30))))"""
+SETTLE_JS = ("() => new Promise(done => requestAnimationFrame("
+             "() => requestAnimationFrame(() => setTimeout(done, 30))))")
 
 # What sanitised pages never contain: the app's own markup has no inline handlers, styles,
 # frames or foreign URLs (its CSP would forbid them), so any of these came from user text.
@@ -108,7 +109,9 @@ AUDIT_JS = r"""
     if (url.protocol === 'http:' || url.protocol === 'https:') return true;
     return allowMailto && url.protocol === 'mailto:';
   };
-  const sameOrigin = value => { try { return new URL(value, location.href).origin === here; } catch (e) { return false; } };
+  const sameOrigin = value => {
+    try { return new URL(value, location.href).origin === here; } catch (e) { return false; }
+  };
   const describe = el => el.outerHTML.slice(0, 160);
   const forbidden = new Set(['iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal',
     'svg', 'math', 'style', 'img', 'image', 'video', 'audio', 'source', 'track', 'picture', 'map', 'area',
@@ -126,7 +129,9 @@ AUDIT_JS = r"""
       if (name.startsWith('on')) bad.push('Ereignis-Attribut ' + name + ': ' + describe(el));
       if (name === 'style') bad.push('style-Attribut: ' + describe(el));
       if (['srcdoc', 'formaction', 'xlink:href', 'background', 'ping', 'poster', 'dynsrc', 'lowsrc', 'data',
-           'src', 'srcset', 'codebase'].includes(name) && tag !== 'script') bad.push('Attribut ' + name + ': ' + describe(el));
+           'src', 'srcset', 'codebase'].includes(name) && tag !== 'script') {
+        bad.push('Attribut ' + name + ': ' + describe(el));
+      }
       if (name === 'href' && !safeUrl(attr.value, tag === 'a')) bad.push('unsichere URL: ' + describe(el));
       if (name === 'action' && !safeUrl(attr.value, false)) bad.push('unsichere Formular-URL: ' + describe(el));
     }
@@ -205,12 +210,12 @@ def _fill(world: factories.World) -> dict:
         name = f"xss{number:03d}"
         numbers = {"display_name": number, "company": (index + 1) % total + 1, "trade": (index + 2) % total + 1}
         person = _attempt(
-            lambda **fields: factories.member(world.cluster_a, accounts.create_user(
+            lambda name=name, **fields: factories.member(world.cluster_a, accounts.create_user(
                 name, f"{name}@example.org", factories.PASSWORD, commit=False, **fields)),
             {field: VECTORS[n - 1] for field, n in numbers.items()},
             {"display_name": f"Vektor {number}", "company": "", "trade": ""}, numbers, stored, rejected)
         people.append(person)
-        thread = _attempt(lambda title, body: posting.create_thread(person, board, title, body),
+        thread = _attempt(lambda title, body, person=person: posting.create_thread(person, board, title, body),
                           {"title": vector, "body": f"{WORD}: {vector}"},
                           {"title": f"Vektor {number}", "body": f"{WORD}: Vektor {number}"},
                           {"title": number, "body": number}, stored, rejected)
@@ -227,7 +232,7 @@ def _fill(world: factories.World) -> dict:
     previous = None
     for index, vector in enumerate(VECTORS):
         parent = previous.id if previous is not None and index % 3 == 2 else None
-        previous = _attempt(lambda body: posting.reply(people[index], big, body, parent),
+        previous = _attempt(lambda body, index=index, parent=parent: posting.reply(people[index], big, body, parent),
                             {"body": f"@max.manager {vector}"}, {"body": f"@max.manager Vektor {index + 1}"},
                             {"body": index + 1}, Counter(), defaultdict(list))
     return {"thread_ids": thread_ids, "big_thread_id": big.id, "usernames": [p.username for p in people],
@@ -287,7 +292,8 @@ class Detectors:
         self.dom: list[str] = []
         self.failures: list[str] = []   # pages that did not load, steps that broke
         self.pages = 0
-        context.expose_binding("__xssReport", lambda source, kind, detail, url: self.executions.append((kind, detail, url)))
+        context.expose_binding("__xssReport",
+                               lambda source, kind, detail, url: self.executions.append((kind, detail, url)))
         context.add_init_script(HOOKS_JS)
         context.route("**/*", self._route)
 
@@ -493,10 +499,10 @@ def test_no_xss_vector_executes_anywhere_in_chromium(site, browser_page):
     urls += [f"{base}/t/{site.thread_ids[i]}" for i in sample]
     urls += [f"{base}/u/{site.usernames[i]}" for i in sample]
     for url in urls:
-        detectors.step(url, lambda: detectors.visit(page, url))
+        detectors.step(url, lambda url=url: detectors.visit(page, url))
     counts: Counter = Counter()
     for q in SEARCHES:
-        detectors.step(f"Suche {q}", lambda: counts.update(search=_visit_all_pages(
+        detectors.step(f"Suche {q}", lambda q=q: counts.update(search=_visit_all_pages(
             page, detectors, f"{base}/search?q={quote(q)}&per_page=100")))
     detectors.step("Benachrichtigungen", lambda: counts.update(
         notifications=_visit_all_pages(page, detectors, f"{base}/benachrichtigungen")))
@@ -506,13 +512,14 @@ def test_no_xss_vector_executes_anywhere_in_chromium(site, browser_page):
     if "thread_id" in made:
         detectors.step("Thema aus dem Formular", lambda: detectors.visit(page, f"{base}/t/{made['thread_id']}"))
     for url in (f"{base}/u/mia.member", f"{base}/"):  # her display name and Betrieb from the form
-        detectors.step(url, lambda: detectors.visit(page, url))
+        detectors.step(url, lambda url=url: detectors.visit(page, url))
 
     seen = detectors.since(mark)
     elapsed = time.monotonic() - started
     print(f"\n[xss] Vektoren: {len(VECTORS)} verschiedene; angenommen je Feld: {dict(site.stored)}; "
           f"von der Validierung abgelehnt (Vektornummern) je Feld: {site.rejected}")
-    print(f"[xss] Seiten geöffnet: {detectors.pages} (Suche {counts['search']}, Benachrichtigungen {counts['notifications']}) "
+    print(f"[xss] Seiten geöffnet: {detectors.pages} (Suche {counts['search']}, "
+          f"Benachrichtigungen {counts['notifications']}) "
           f"in {elapsed:.1f} s")
     print(f"[xss] echte Seiten: Ausführungen {len(seen['executions'])}, Dialoge {len(seen['dialogs'])}, "
           f"fremde Anfragen {len(seen['foreign'])}, Popups {len(seen['popups'])}, "
