@@ -167,6 +167,7 @@ def test_no_request_rebuilds_a_missing_index(world, app, db, login, client, runn
     page = member.get("/search?q=Azubis")
     assert page.status_code == 200
     assert "Die Suche wird gerade neu aufgebaut" in page.get_data(as_text=True)
+    assert "Versuchen Sie andere" not in page.get_data(as_text=True)   # no advice to change the words
     api = client.get("/api/v1/search?q=Azubis", headers=api_token(world.member))
     assert api.status_code == 200 and api.get_json()["items"] == []
     assert member.post(f"/t/{world.thread_a.id}/antworten", data={"body": "Während des Neuaufbaus"}).status_code == 302
