@@ -21,16 +21,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
 from forum import corpus
 from forum.extensions import db
 from forum.models import Board, Cluster, ImportRecord, Membership, MembershipRole, Post, Tag, Thread, User, thread_tags
-from forum.models.threads import MAX_REPLY_DEPTH
 from forum.rendering import render
 from forum.services import clusters as cluster_service
-from forum.services.posting import _segment, tree_place
+from forum.services.posting import _segment, depth_cap, tree_place
 
 BATCH = 2000
 POOL_THRESHOLD = 2_000_000  # bytes: below this, rendering in this process is quicker than starting workers
@@ -265,7 +263,7 @@ def _tree(block: _Block, thread_id: int, post_ids, html, users: dict[int, int]) 
     """The thread's post rows with depth, path, branch and branch size as ``posting`` keeps them."""
     rows: list[dict[str, Any]] = []
     by_corpus: dict[int, dict[str, Any]] = {}
-    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
+    cap = depth_cap()
     for record, values in block.posts:
         post_id = next(post_ids)
         parent = by_corpus.get(record["parent_id"]) if record["parent_id"] is not None else None

@@ -56,11 +56,11 @@ def reset_address_key() -> str:
     """The account the entered name or address belongs to (every spelling of it shares one
     counter), else the normalised entry. A digest: the limiter's storage (Redis) never holds
     the addresses themselves."""
-    from forum.services.accounts import account_id_for_login
+    from forum.services.accounts import account_for_login
 
-    account_id = account_id_for_login(reset_address())
-    if account_id is not None:
-        return f"reset:account-{account_id}"
+    account = account_for_login(reset_address())
+    if account is not None:
+        return f"reset:account-{account.id}"
     return "reset:" + hashlib.sha256(reset_address().encode()).hexdigest()[:32]
 
 

@@ -212,3 +212,21 @@ def test_an_admin_with_two_factor_gets_a_working_token(app, world, client, db):
     db.session.commit()
     headers = _bearer(_issue(client, world.admin, otp=code))
     assert _works(client, headers)
+
+
+def test_an_account_keeps_a_bounded_number_of_tokens(world, client, db):
+    """Issue 15, point 2: the token list stays bounded — a new token beyond the maximum ends
+    the oldest, and expired ones are cleared on the way."""
+    from forum.services.accounts import MAX_TOKENS_PER_ACCOUNT
+
+    first = _issue(client, world.member)
+    expired = _issue(client, world.member)
+    db.session.get(ApiToken, expired["id"]).expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.session.commit()
+    for _n in range(MAX_TOKENS_PER_ACCOUNT - 1):
+        _issue(client, world.member)
+    assert _works(client, _bearer(first))
+    last = _issue(client, world.member)
+    assert not _works(client, _bearer(first)) and _works(client, _bearer(last))
+    rows = db.session.query(ApiToken).filter_by(user_id=world.member.id).count()
+    assert rows == MAX_TOKENS_PER_ACCOUNT

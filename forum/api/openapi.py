@@ -196,6 +196,7 @@ PATHS = {
         "responses": {**ok("Token", "201", "Token ausgestellt"), **errors(400, 401, 403, 413, 415, 429)}},
         "get": {
             "operationId": "listTokens", "summary": "Die eigenen Zugangstokens, die noch gelten",
+            "description": "Höchstens 20 je Konto: ein neues Token beendet darüber hinaus das älteste.",
             "responses": {**ok("TokenList"), **errors(401)}}},
     "/tokens/current": {"delete": {
         "operationId": "deleteCurrentToken", "summary": "Das Token dieser Anfrage beenden (Abmelden)",

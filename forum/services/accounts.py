@@ -60,7 +60,7 @@ def create_user(username: str, email: str, password: str, *, display_name: str =
     validation.password(password)
     if db.session.scalar(select(User.id).where(User.username == name)):
         raise ConflictError(_("Der Benutzername „%(name)s“ ist schon vergeben.", name=name), "username")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower())):
+    if email_taken(address):
         raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
     user = User(username=name, email=address, password_hash=hash_password(password), is_admin=is_admin,
                 **_profile_values({"display_name": display_name or name, "company": company, "trade": trade,
@@ -98,10 +98,7 @@ def update_profile(user: User, values: dict) -> User:
 def authenticate(login: str, password: str) -> User | None:
     """The account for a username or e-mail and password; None for any failure, with the
     same work done either way so timing does not reveal which accounts exist."""
-    login = (login or "").strip()
-    user = None if has_control_characters(login) else db.session.scalar(  # NUL: PostgreSQL fails (fuzzing)
-        select(User).where(or_(User.username == login.lower(), func.lower(User.email) == login.lower()))
-    )
+    user = account_for_login(login)
     if user is None or not user.password_hash:
         _verify(_dummy_hash(), password or "")
         return None
@@ -116,14 +113,27 @@ def authenticate(login: str, password: str) -> User | None:
     return user
 
 
-def account_id_for_login(login: str | None) -> int | None:
-    """The account a log-in name stands for — its username or e-mail address, in any case —
-    or None. Throttles count per account, so no second spelling of it gets a fresh allowance."""
+def account_for_login(login: str | None) -> User | None:
+    """The account a log-in name stands for — its username or e-mail address, in any case and
+    Unicode width — or None. Log-in, password reset and the throttles (which count per account,
+    so no second spelling gets a fresh allowance) all look an account up here."""
     login = unicodedata.normalize("NFKC", login or "").strip().lower()
-    if not login or len(login) > 254 or has_control_characters(login):
+    if not login or len(login) > 254 or has_control_characters(login):   # NUL: PostgreSQL fails (fuzzing)
         return None
-    return db.session.scalar(
-        select(User.id).where(or_(User.username == login, func.lower(User.email) == login)).limit(1))
+    return db.session.scalar(select(User).where(or_(User.username == login, func.lower(User.email) == login)).limit(1))
+
+
+def email_taken(address: str, except_user_id: int | None = None) -> bool:
+    """Another account has this address already (addresses are unique without regard to case)."""
+    query = select(User.id).where(func.lower(User.email) == address.lower())
+    if except_user_id is not None:
+        query = query.where(User.id != except_user_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def check_password(user: User, password: str | None) -> bool:
+    """The account's password, for steps that ask for it again (two-factor, e-mail change)."""
+    return _verify(user.password_hash, password or "")
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -183,15 +193,25 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+MAX_TOKENS_PER_ACCOUNT = 20   # a new token beyond these ends the oldest, so the list stays short
+
+
 def issue_api_token(user: User, *, days: int, name: str = "", two_factor: bool = False) -> tuple[str, ApiToken]:
     """A new bearer token for ``user``, valid for ``days``; ``two_factor`` when the caller has
-    just proved the second factor. Returns the token itself (only its digest is kept) and its row."""
+    just proved the second factor. Returns the token itself (only its digest is kept) and its row.
+    An account keeps at most ``MAX_TOKENS_PER_ACCOUNT`` tokens: expired ones and the oldest
+    beyond that number go in the same commit."""
     label = validation.text(name, "name", _("Der Name"), max_length=80, required=False)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = ApiToken(user_id=user.id, token_hash=_token_digest(token), name=label, generation=user.session_token,
                       two_factor=two_factor, created_at=now, expires_at=now + dt.timedelta(days=days))
     db.session.add(record)
+    db.session.flush()
+    newest = select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.expires_at > now) \
+        .order_by(ApiToken.id.desc()).limit(MAX_TOKENS_PER_ACCOUNT)
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id.not_in(newest.scalar_subquery()))
+                       .execution_options(synchronize_session=False))
     db.session.commit()
     return token, record
 
@@ -260,10 +280,7 @@ def user_for_reset_token(token: str) -> User | None:
 
 def request_password_reset(login: str, link_for) -> None:
     """Mails a reset link if the account exists; says nothing either way."""
-    login = (login or "").strip().lower()
-    if not login or has_control_characters(login):   # NUL: PostgreSQL fails (found by fuzzing)
-        return
-    user = db.session.scalar(select(User).where(or_(User.username == login, func.lower(User.email) == login)))
+    user = account_for_login(login)
     if user is None or not user.is_active:
         return
     link = link_for(make_reset_token(user))

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
 
 from forum import mail
 from forum.errors import ConflictError, ValidationError
@@ -45,10 +44,6 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(f"{user.email.lower()}\0{user.password_hash}".encode()).hexdigest()[:24]
 
 
-def _taken(address: str, user: User) -> bool:
-    return bool(db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower(), User.id != user.id)))
-
-
 def make_token(user: User, new_address: str) -> str:
     return _serializer().dumps({"u": user.id, "e": new_address, "f": _fingerprint(user)})
 
@@ -58,12 +53,12 @@ def request_change(user: User, new_address: str, password: str, link_for: Callab
     """Checks the password and the address, mails the confirmation link (``link_for(token)``)
     to the new address and a notice (with ``password_link``) to the old one. Returns the new
     address; the account is unchanged until ``confirm``."""
-    if not accounts._verify(user.password_hash, password or ""):
+    if not accounts.check_password(user, password):
         raise ValidationError(_("Das Passwort stimmt nicht."), "password")
     address = validation.email(new_address)
     if address.lower() == user.email.lower():
         raise ValidationError(_("Das ist schon Ihre E-Mail-Adresse."), "email")
-    if _taken(address, user):
+    if accounts.email_taken(address, user.id):
         raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
     hours = current_app.config["EMAIL_CHANGE_MAX_AGE"] // 3600
     try:
@@ -115,7 +110,7 @@ def confirm(token: str) -> User:
         raise ValidationError(_("Dieser Bestätigungslink ist abgelaufen oder wurde schon verwendet."))
     user, address = found
     address = validation.email(address)
-    if _taken(address, user):
+    if accounts.email_taken(address, user.id):
         raise ConflictError(_("Für diese E-Mail-Adresse gibt es inzwischen ein anderes Konto."), "email")
     user.email = address
     db.session.commit()

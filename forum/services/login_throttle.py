@@ -36,9 +36,9 @@ def subject(login: str | None) -> str:
     """Whom a failure counts against: the account the name resolves to (username and e-mail
     address, in any spelling, share one counter), else the normalised name as typed. A digest
     keeps keys short and e-mail addresses out of the storage."""
-    account_id = accounts.account_id_for_login(login)
-    if account_id is not None:
-        return f"account-{account_id}"
+    account = accounts.account_for_login(login)
+    if account is not None:
+        return f"account-{account.id}"
     return hashlib.sha256(normalise(login).encode()).hexdigest()[:32]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Text, func, literal, or_, select, update
 
@@ -17,7 +16,7 @@ from forum import permissions, search
 from forum.errors import ConflictError, NotAllowedError, ValidationError
 from forum.extensions import db
 from forum.models import BestPracticeProposal, Board, Notification, Post, Thread, utcnow
-from forum.models.threads import MAX_REPLY_DEPTH, PATH_WIDTH
+from forum.models.threads import PATH_WIDTH
 from forum.permissions import Viewer
 from forum.services import modlog, notify, posting, validation
 
@@ -246,7 +245,7 @@ def _keep_depth_cap(thread_id: int) -> None:
     """After a merge moved a thread one level down, the replies that went past the depth cap
     sit beside the post they answer, as ``posting.tree_place`` places new ones (they have no
     replies of their own: they were at the cap before)."""
-    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
+    cap = posting.depth_cap()
     rows = db.session.execute(select(Post.id, Post.parent_id, Post.reply_to_id, Post.path)
                               .where(Post.thread_id == thread_id, Post.depth > cap)).all()
     for post_id, parent_id, reply_to_id, path in rows:

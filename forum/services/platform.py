@@ -66,7 +66,7 @@ def update_account(actor: Viewer, user: User, values: dict) -> User:
     _require_admin(actor)
     profile = accounts._profile_values(values)
     address = validation.email(values.get("email"))
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower(), User.id != user.id)):
+    if accounts.email_taken(address, user.id):
         raise ConflictError(_("Für diese E-Mail-Adresse gibt es schon ein Konto."), "email")
     make_admin = bool(values.get("is_admin"))
     if user.id == actor.id and not make_admin:

@@ -113,9 +113,14 @@ def count_reply(post: Post, now) -> None:
     search.enqueue("post", post.id)
 
 
+def depth_cap() -> int:
+    """How many levels of replies are stored (``FORUM_MAX_REPLY_DEPTH``); posting, the corpus
+    import and thread merges all place replies by it."""
+    return max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
+
+
 def _tree_place(parent: Post) -> tuple[int, int, str]:
-    cap = max(1, int(current_app.config.get("MAX_REPLY_DEPTH", MAX_REPLY_DEPTH)))
-    return tree_place(parent.id, parent.depth, parent.path, cap)
+    return tree_place(parent.id, parent.depth, parent.path, depth_cap())
 
 
 def tree_place(parent_id: int, parent_depth: int, parent_path: str, cap: int) -> tuple[int, int, str]:

@@ -17,7 +17,6 @@ import secrets
 
 import pyotp
 import segno
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
@@ -89,7 +88,7 @@ def disable(user: User, password: str, code: str) -> None:
     """Switches two-factor log-in off; needs the password and a current or recovery code."""
     if not user.two_factor_enabled:
         return
-    if not check_password(user, password):
+    if not accounts.check_password(user, password):
         raise ValidationError(_("Das Passwort stimmt nicht."), "password")
     if verify(user, code) is None:
         raise ValidationError(_("Der Code stimmt nicht."), "code")
@@ -105,7 +104,7 @@ def regenerate_recovery_codes(user: User, password: str) -> list[str]:
     """New recovery codes; the old ones stop working."""
     if not user.two_factor_enabled:
         raise ValidationError(_("Die Zwei-Faktor-Anmeldung ist nicht eingeschaltet."))
-    if not check_password(user, password):
+    if not accounts.check_password(user, password):
         raise ValidationError(_("Das Passwort stimmt nicht."), "password")
     codes = _replace_recovery_codes(user)
     db.session.commit()
@@ -115,13 +114,6 @@ def regenerate_recovery_codes(user: User, password: str) -> list[str]:
 def remaining_recovery_codes(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(RecoveryCode)
                              .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
-
-
-def check_password(user: User, password: str | None) -> bool:
-    try:
-        return accounts.hasher().verify(user.password_hash, password or "")
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # -- verifying -----------------------------------------------------------------------------------
