@@ -38,14 +38,8 @@ def _csrf_for_sessions() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from forum.api import (  # noqa: F401  (registers the views on bp)
-        membership,
-        moderation,
-        notifications,
-        openapi,
-        routes,
-        search,
-    )
+    # importing the modules registers their views on bp
+    from forum.api import membership, moderation, notifications, openapi, routes, search  # noqa: F401
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -6,15 +6,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from forum.api import bp, serializers
-from forum.api.common import (
-    board_or_404,
-    cluster_or_404,
-    json_body,
-    page_args,
-    page_of,
-    post_or_404,
-    thread_or_404,
-)
+from forum.api.common import board_or_404, cluster_or_404, json_body, page_args, page_of, post_or_404, thread_or_404
 from forum.auth import viewer
 from forum.errors import ValidationError
 from forum.models import Notification
