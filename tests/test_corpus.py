@@ -10,18 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from forum.models import (
-    Board,
-    Cluster,
-    ImportRecord,
-    Membership,
-    MembershipRole,
-    Post,
-    Tag,
-    Thread,
-    User,
-    thread_tags,
-)
+from forum.models import Board, Cluster, ImportRecord, Membership, MembershipRole, Post, Tag, Thread, User, thread_tags
 from forum.models.threads import PATH_WIDTH
 from forum.rendering import render
 from tests import conftest, factories
